@@ -1,0 +1,71 @@
+/*
+ * config: telecounter's configuration, read once at start-up from an INI file
+ * (GLib's GKeyFile syntax) and then immutable. Every key, its default and its
+ * meaning are documented in telecounter.conf.example at the top of the tree;
+ * keep the two in step. Secrets may come from the environment instead of the
+ * file (TC_INVITE_KEY). Control thread; the struct is plain data that media
+ * workers may read after start-up.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TC_MAX_DESKS 16
+#define TC_DESK_NAME_MAX 32
+
+typedef enum tc_assignment {
+    TC_ASSIGN_LONGEST_IDLE = 0,
+    TC_ASSIGN_RANDOM = 1,
+} tc_assignment;
+
+typedef struct tc_config {
+    /* [server] */
+    char address[64];          /* address to listen on */
+    int port;                  /* HTTPS and WSS port */
+    char public_url[256];      /* origin customers see, used in invite links */
+    char tls_cert[512];        /* PEM certificate chain */
+    char tls_key[512];         /* PEM private key */
+    char web_root[512];        /* static files */
+    char allowed_origins[1024]; /* comma-separated; empty = public_url only */
+    /* [log] */
+    int log_level;             /* tc_log_level */
+    /* [store] */
+    char db_path[512];
+    /* [routing] */
+    char desks[TC_MAX_DESKS][TC_DESK_NAME_MAX];
+    int desk_count;
+    tc_assignment assignment;
+    int ring_timeout_s;
+    int after_call_work_s;
+    int resume_window_s;
+    int wait_estimate_default_s; /* used until a desk has handle times */
+    /* [invites] */
+    int invite_validity_s;
+    int invite_max_validity_s;
+    int invite_max_attempts;       /* failed attempts that burn a code */
+    int invite_address_failures;   /* failures per address ... */
+    int invite_address_window_s;   /* ... within this window before throttling */
+    char invite_key_hex[65];       /* 32-byte key, hex; empty = kept in the database */
+    /* [limits] */
+    int max_message_bytes;
+    int messages_per_s;        /* sustained per connection */
+    int message_burst;         /* bucket size */
+    int connections_per_address;
+    int idle_timeout_s;
+    int auth_token_ttl_s;      /* login tokens for the HTTP API */
+    /* [media] */
+    int media_workers;         /* 0 = one per core */
+} tc_config;
+
+/* Fills cfg with every default. */
+void tc_config_defaults(tc_config *cfg);
+
+/*
+ * Reads path (NULL = defaults only) over the defaults, then the environment.
+ * On failure returns a negative errno and writes a one-line reason into err.
+ */
+int tc_config_load(tc_config *cfg, const char *path, char *err, size_t err_len);
+
+/* Index of desk in cfg->desks, or -1. */
+int tc_config_desk_index(const tc_config *cfg, const char *desk);
