@@ -54,6 +54,8 @@ typedef struct tc_config {
     int connections_per_address;
     int idle_timeout_s;
     int auth_token_ttl_s;      /* login tokens for the HTTP API */
+    /* [ops] */
+    int service_level_s;       /* "answered within" threshold for the service level */
     /* [media] */
     int media_workers;         /* 0 = one per core */
 } tc_config;

@@ -24,7 +24,10 @@
 
 typedef struct tc_store tc_store;
 
-/* Opens (creating if needed) and migrates the database. NULL on failure (logged). */
+/* Opens (creating if needed: the file 0600, missing parent directories 0750)
+ * and migrates the database. ":memory:" opens a private in-memory database
+ * (no WAL; for tests). NULL on failure (logged), or when the file's schema is
+ * newer than this build. */
 tc_store *tc_store_open(const char *path);
 void tc_store_close(tc_store *s); /* NULL does nothing */
 int tc_store_schema_version(tc_store *s);
@@ -40,8 +43,8 @@ typedef struct tc_account {
     int64_t id;
     char username[TC_USERNAME_MAX];
     char display_name[128];
-    char role[16];         /* "agent" or "ops" */
-    char skills[256];      /* comma-separated desk names */
+    char role[16];           /* "agent" or "ops" */
+    char skills[256];        /* comma-separated desk names */
     char password_hash[160]; /* libsodium crypto_pwhash_str (Argon2id) */
     bool disabled;
     int64_t created_at;
@@ -70,7 +73,7 @@ typedef struct tc_invite_row {
     char desk[32];
     char case_ref[128];
     char note[512];
-    int64_t issued_by;   /* account id */
+    int64_t issued_by; /* account id */
     int64_t issued_at;
     int64_t expires_at;
     int64_t redeemed_at; /* 0 = not yet */
@@ -78,9 +81,8 @@ typedef struct tc_invite_row {
 } tc_invite_row;
 
 int tc_store_invite_add(tc_store *s, const uint8_t locator_hash[32], const uint8_t code_hash[32],
-                        const char *desk, const char *case_ref, const char *note,
-                        int64_t issued_by, int64_t issued_at, int64_t expires_at,
-                        int64_t *id_out);
+                        const char *desk, const char *case_ref, const char *note, int64_t issued_by,
+                        int64_t issued_at, int64_t expires_at, int64_t *id_out);
 /* The live invite (not redeemed, expires_at > now, attempts < max_attempts) with
  * this locator; -ENOENT if none. */
 int tc_store_invite_find_live(tc_store *s, const uint8_t locator_hash[32], int64_t now,
@@ -97,17 +99,17 @@ int tc_store_invite_get(tc_store *s, int64_t id, tc_invite_row *out);
 typedef struct tc_session_row {
     int64_t id;
     char desk[32];
-    int priority;          /* 0 normal, 1 redeemed invite */
-    int64_t invite_id;     /* 0 = none */
+    int priority;      /* 0 normal, 1 redeemed invite */
+    int64_t invite_id; /* 0 = none */
     char case_ref[128];
-    char token_hash[65];   /* hex SHA-256 of the customer's session token */
+    char token_hash[65]; /* hex SHA-256 of the customer's session token */
     int64_t queued_at, offered_at, answered_at, ended_at; /* offered_at: first offer */
-    int offers;            /* how many times it was offered to an agent */
-    int64_t agent_id;      /* who answered; 0 = nobody */
-    char end_reason[24];   /* "" while open; see docs/protocol.md for the list */
+    int offers;          /* how many times it was offered to an agent */
+    int64_t agent_id;    /* who answered; 0 = nobody */
+    char end_reason[24]; /* "" while open; see docs/protocol.md for the list */
     char outcome[64];
     char notes[2048];
-    int rating;            /* 0 = not rated, else 1..5 */
+    int rating; /* 0 = not rated, else 1..5 */
     char rating_comment[1024];
     char media_summary[1024]; /* JSON, filled by the media relay */
 } tc_session_row;
@@ -125,6 +127,7 @@ int tc_store_session_outcome(tc_store *s, int64_t id, int64_t agent_id, const ch
                              const char *notes);
 /* Once (-EALREADY), only after the end (-EAGAIN), rating 1..5 (-EINVAL). */
 int tc_store_session_rate(tc_store *s, int64_t id, int rating, const char *comment);
+/* json is stored whole: -EINVAL if it does not fit media_summary (cut JSON is not JSON). */
 int tc_store_session_media_summary(tc_store *s, int64_t id, const char *json);
 int tc_store_session_get(tc_store *s, int64_t id, tc_session_row *out);
 /* Sessions with queued_at in [since, until), oldest first. */
@@ -136,21 +139,22 @@ int tc_store_session_end_all_open(tc_store *s, const char *reason, int64_t at, i
 /* ---- statistics over ended sessions --------------------------------------- */
 
 typedef struct tc_store_stats {
-    int64_t sessions;            /* queued in the window */
+    int64_t sessions; /* queued in the window */
     int64_t ended;
     int64_t completed, abandoned, missed, customer_gone, agent_gone, failed, server_shutdown;
     int64_t answered;
-    int64_t answered_within;     /* answered_at - queued_at <= the threshold given */
-    double avg_answer_s;         /* average speed of answer, over answered sessions */
-    double abandon_rate;         /* abandoned / ended, 0 if none ended */
-    double avg_handle_s;         /* ended_at - answered_at over answered and ended */
+    int64_t answered_within; /* answered_at - queued_at <= the threshold given */
+    double avg_answer_s;     /* average speed of answer, over answered sessions */
+    double abandon_rate;     /* abandoned / ended, 0 if none ended */
+    double avg_handle_s;     /* ended_at - answered_at over answered and ended */
     int64_t rated;
     double avg_rating;
 } tc_store_stats;
 
-/* Over sessions queued in [since, until); desk NULL = all desks. */
-int tc_store_stats(tc_store *s, int64_t since, int64_t until, const char *desk,
-                   int answer_threshold_s, tc_store_stats *out);
+/* Over sessions queued in [since, until); desk NULL = all desks. (Named _get
+ * because a function may not share the name of the type tc_store_stats.) */
+int tc_store_stats_get(tc_store *s, int64_t since, int64_t until, const char *desk,
+                       int answer_threshold_s, tc_store_stats *out);
 /* Average handle time (s) of the last n answered-and-ended sessions of a desk;
  * -ENOENT if there are none. Used for wait estimates. */
 int tc_store_recent_handle_s(tc_store *s, const char *desk, int n, double *avg_out);
@@ -160,8 +164,10 @@ int tc_store_recent_handle_s(tc_store *s, const char *desk, int n, double *avg_o
 /* Appends an event; session_id/account_id 0 = none; detail_json may be NULL. */
 int tc_store_audit(tc_store *s, int64_t at, int64_t session_id, int64_t account_id,
                    const char *event, const char *detail_json);
+/* Events of one session; session_id 0 counts every event. */
 int tc_store_audit_count(tc_store *s, int64_t session_id, int64_t *count_out);
-/* A still taken as evidence; sha256_hex is computed by the caller. */
+/* A still taken as evidence; sha256_hex (64 lowercase hex digits) is computed by
+ * the caller. -ENOENT if the session does not exist. */
 int tc_store_evidence_add(tc_store *s, int64_t session_id, int64_t account_id, int64_t at,
-                          const char *mime, const uint8_t *data, size_t len,
-                          const char *sha256_hex, int64_t *id_out);
+                          const char *mime, const uint8_t *data, size_t len, const char *sha256_hex,
+                          int64_t *id_out);

@@ -73,6 +73,7 @@ void tc_config_defaults(tc_config *cfg)
     cfg->connections_per_address = 20;
     cfg->idle_timeout_s = 60;
     cfg->auth_token_ttl_s = 12 * 3600;
+    cfg->service_level_s = 20;
     cfg->media_workers = 0;
 }
 
@@ -100,6 +101,7 @@ static const int_key int_keys[] = {
     INT_KEY("limits", "connections_per_address", connections_per_address, 1, 1000000),
     INT_KEY("limits", "idle_timeout_s", idle_timeout_s, 5, 3600),
     INT_KEY("limits", "auth_token_ttl_s", auth_token_ttl_s, 60, 30 * 86400),
+    INT_KEY("ops", "service_level_s", service_level_s, 1, 3600),
     INT_KEY("media", "workers", media_workers, 0, 256),
 };
 

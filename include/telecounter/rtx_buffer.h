@@ -1,0 +1,41 @@
+/*
+ * rtx_buffer: the last N RTP packets a leg has sent, by sequence number, so
+ * that a NACK from the receiver can be answered by resending them. A ring of
+ * fixed-size slots allocated once at create; put and get never allocate.
+ *
+ * Thread: one media worker owns a buffer (it is not locked). Ownership: the
+ * buffer copies what put is given; get returns a pointer into the buffer
+ * that stays valid until the next put or destroy.
+ *
+ * Keying: slot = seq mod capacity, capacity a power of two dividing 65536,
+ * so the mapping survives the 16-bit wraparound. A slot remembers its seq,
+ * and get refuses any seq more than capacity behind the newest one put, so
+ * an entry 65536 packets old is never mistaken for a new one.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TC_RTX_BUFFER_DEFAULT_CAPACITY 512
+#define TC_RTX_BUFFER_DEFAULT_PACKET_LEN 1500
+
+typedef struct tc_rtx_buffer tc_rtx_buffer;
+
+/* capacity: a power of two from 1 to 32768; max_packet_len: 1 to 65535.
+ * Returns NULL on bad arguments or out of memory. */
+tc_rtx_buffer *tc_rtx_buffer_create(size_t capacity, size_t max_packet_len);
+void tc_rtx_buffer_destroy(tc_rtx_buffer *b);
+
+/* Copies a packet in under seq, evicting whatever held its slot. Returns 0,
+ * -E2BIG if len exceeds max_packet_len, -ESTALE if seq is at least capacity
+ * older than the newest seq already stored (it could not be found again),
+ * or -EINVAL if len is 0. */
+int tc_rtx_buffer_put(tc_rtx_buffer *b, uint16_t seq, const uint8_t *data, size_t len);
+
+/* Finds seq. Returns 0 and sets *data and *len, or -ENOENT if it was never
+ * stored, has been overwritten, or is outside the window. */
+int tc_rtx_buffer_get(const tc_rtx_buffer *b, uint16_t seq, const uint8_t **data, size_t *len);
+
+/* Forgets every packet (a new sender, an SSRC change). */
+void tc_rtx_buffer_clear(tc_rtx_buffer *b);

@@ -1,0 +1,275 @@
+/*
+ * queue.c: desk queues, positions and wait estimates, and matching.
+ *
+ * Order within a desk: customers with a redeemed invite first, then everybody
+ * else, each group by arrival. A customer whose ring failed goes back to the
+ * head of its group. Matching takes, across desks, the most urgent waiting
+ * customer that some available agent may serve, rings the longest-idle such
+ * agent (or a random one, for rules that demand it), and repeats until no pair
+ * is left. A customer whose connection dropped keeps its place but is not rung.
+ */
+#include "router_internal.h"
+
+#include "telecounter/log.h"
+#include "telecounter/random.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void tc_queue_add(tc_router *r, tc_session *s, bool at_head)
+{
+    GQueue *q = &r->desks[s->desk].queue;
+    GList *l = q->head;
+    if (s->priority > 0 && at_head) {
+        l = q->head;
+    } else if (s->priority == 0 && !at_head) {
+        l = NULL;
+    } else {
+        /* the first normal-priority customer: the end of the invite group */
+        while (l && ((tc_session *)l->data)->priority > 0)
+            l = l->next;
+    }
+    if (l) {
+        g_queue_insert_before(q, l, s);
+        s->queue_link = l->prev;
+    } else {
+        g_queue_push_tail(q, s);
+        s->queue_link = q->tail;
+    }
+}
+
+void tc_queue_remove(tc_router *r, tc_session *s)
+{
+    if (!s->queue_link)
+        return;
+    g_queue_delete_link(&r->desks[s->desk].queue, s->queue_link);
+    s->queue_link = NULL;
+}
+
+int tc_queue_position(tc_router *r, const tc_session *s)
+{
+    if (!s->queue_link)
+        return 0;
+    return g_queue_link_index(&r->desks[s->desk].queue, s->queue_link) + 1;
+}
+
+static bool agent_serves(const tc_agent *a, int desk)
+{
+    return (a->skills >> desk) & 1u;
+}
+
+/* Agents for the desk that are logged in, and of those the ones free now. */
+static void desk_staffing(tc_router *r, int desk, int *staffed, int *free_now)
+{
+    *staffed = 0;
+    *free_now = 0;
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->agents);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        tc_agent *a = value;
+        if (!agent_serves(a, desk) || a->state == TC_AGENT_OFFLINE)
+            continue;
+        (*staffed)++;
+        *free_now += a->state == TC_AGENT_AVAILABLE;
+    }
+}
+
+static int wait_estimate(tc_router *r, int desk, int position, int staffed, int free_now)
+{
+    if (position <= free_now)
+        return 0;
+    double handle_s = r->desks[desk].handle_s > 0 ? r->desks[desk].handle_s
+                                                  : r->cfg->wait_estimate_default_s;
+    return (int)ceil((position - free_now) * handle_s / (staffed > 0 ? staffed : 1));
+}
+
+int tc_queue_wait_s(tc_router *r, int desk, int position)
+{
+    int staffed, free_now;
+    desk_staffing(r, desk, &staffed, &free_now);
+    return wait_estimate(r, desk, position, staffed, free_now);
+}
+
+void tc_queue_refresh(tc_router *r, int desk, int64_t now)
+{
+    (void)now;
+    int staffed, free_now, position = 0;
+    desk_staffing(r, desk, &staffed, &free_now);
+    for (GList *l = r->desks[desk].queue.head; l; l = l->next) {
+        tc_session *s = l->data;
+        position++;
+        int wait_s = s->state == TC_SESSION_QUEUED
+                         ? wait_estimate(r, desk, position, staffed, free_now)
+                         : 0;
+        if (position == s->shown_position && wait_s == s->shown_wait_s)
+            continue;
+        s->shown_position = position;
+        s->shown_wait_s = wait_s;
+        if (s->connected && r->ev.queue_update)
+            r->ev.queue_update(r->ev.user, s->id, position, wait_s);
+    }
+}
+
+void tc_queue_update_handle_time(tc_router *r, int desk)
+{
+    double avg;
+    if (tc_store_recent_handle_s(r->store, r->cfg->desks[desk], 20, &avg) == 0)
+        r->desks[desk].handle_s = avg;
+}
+
+static bool missed_by(const tc_session *s, int64_t agent_id)
+{
+    for (int i = 0; i < s->missed_count; i++)
+        if (s->missed_by[i] == agent_id)
+            return true;
+    return false;
+}
+
+/* The agent to ring for s, or NULL: longest idle, or uniformly random. */
+static tc_agent *pick_agent(tc_router *r, const tc_session *s)
+{
+    tc_agent *pick = NULL;
+    uint32_t seen = 0;
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->agents);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        tc_agent *a = value;
+        if (a->state != TC_AGENT_AVAILABLE || !a->connected || !agent_serves(a, s->desk) ||
+            missed_by(s, a->id))
+            continue;
+        seen++;
+        if (r->cfg->assignment == TC_ASSIGN_RANDOM) {
+            if (tc_random_below(seen) == 0) /* reservoir sampling */
+                pick = a;
+        } else if (!pick || a->idle_since < pick->idle_since ||
+                   (a->idle_since == pick->idle_since && a->id < pick->id)) {
+            pick = a;
+        }
+    }
+    return pick;
+}
+
+static bool more_urgent(const tc_session *a, const tc_session *b)
+{
+    if (a->priority != b->priority)
+        return a->priority > b->priority;
+    return a->queued_at < b->queued_at;
+}
+
+static void ring(tc_router *r, tc_session *s, tc_agent *a, int64_t now)
+{
+    if (tc_store_session_offered(r->store, s->id, a->id, now) != 0)
+        tc_warn("session %" PRId64 ": offer not recorded", s->id);
+    s->state = TC_SESSION_RINGING;
+    s->agent_id = a->id;
+    s->ring_deadline = now + (int64_t)r->cfg->ring_timeout_s * 1000;
+    a->session_id = s->id;
+    tc_info("session %" PRId64 ": ringing agent %s", s->id, a->username);
+    tc_agent_set(r, a, TC_AGENT_RINGING, "", 0, now, true);
+    tc_ring_info info = {
+        .session_id = s->id,
+        .waited_s = (int)((now - s->queued_at) / 1000),
+        .priority = s->priority,
+        .timeout_s = r->cfg->ring_timeout_s,
+    };
+    snprintf(info.desk, sizeof info.desk, "%s", r->cfg->desks[s->desk]);
+    snprintf(info.case_ref, sizeof info.case_ref, "%s", s->case_ref);
+    if (r->ev.ring)
+        r->ev.ring(r->ev.user, a->id, &info);
+}
+
+/* The most urgent customer of one desk that an agent can take now, and that agent. */
+static tc_session *desk_candidate(tc_router *r, int desk, tc_agent **agent_out)
+{
+    int staffed, free_now;
+    desk_staffing(r, desk, &staffed, &free_now);
+    if (free_now == 0)
+        return NULL;
+    for (GList *l = r->desks[desk].queue.head; l; l = l->next) {
+        tc_session *s = l->data;
+        if (s->state != TC_SESSION_QUEUED || !s->connected)
+            continue;
+        tc_agent *a = pick_agent(r, s);
+        if (a) {
+            *agent_out = a;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+void tc_queue_match(tc_router *r, int64_t now)
+{
+    for (;;) {
+        tc_session *best = NULL;
+        tc_agent *best_agent = NULL;
+        for (int d = 0; d < r->cfg->desk_count; d++) {
+            tc_agent *a = NULL;
+            tc_session *s = desk_candidate(r, d, &a);
+            if (s && (!best || more_urgent(s, best))) {
+                best = s;
+                best_agent = a;
+            }
+        }
+        if (!best)
+            return;
+        ring(r, best, best_agent, now);
+        tc_queue_refresh(r, best->desk, now);
+    }
+}
+
+/* True when every logged-in agent for the desk has missed or declined s. */
+static bool missed_by_all(tc_router *r, const tc_session *s)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->agents);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        tc_agent *a = value;
+        if (agent_serves(a, s->desk) && a->state != TC_AGENT_OFFLINE && !missed_by(s, a->id))
+            return false;
+    }
+    return true;
+}
+
+void tc_queue_ring_failed(tc_router *r, tc_session *s, const char *agent_reason, int64_t now)
+{
+    tc_agent *a = tc_router_find_agent(r, s->agent_id);
+    if (s->missed_count < TC_MISSED_MAX)
+        s->missed_by[s->missed_count++] = s->agent_id;
+    s->state = TC_SESSION_QUEUED;
+    s->agent_id = 0;
+    tc_queue_remove(r, s);
+    tc_queue_add(r, s, true);
+    tc_info("session %" PRId64 ": ring %s, back to the head of the queue", s->id, agent_reason);
+    if (a) {
+        tc_store_audit(r->store, now, s->id, a->id, agent_reason, NULL);
+        a->session_id = 0;
+        if (strcmp(agent_reason, "missed") == 0 && r->ev.ring_cancelled)
+            r->ev.ring_cancelled(r->ev.user, a->id, s->id, "timeout");
+        tc_agent_set(r, a, TC_AGENT_NOT_READY, agent_reason, 0, now, true);
+    }
+    if (missed_by_all(r, s)) {
+        tc_router_session_finish(r, s, TC_END_MISSED, now);
+        return;
+    }
+    tc_queue_refresh(r, s->desk, now);
+    tc_queue_match(r, now);
+}
+
+void tc_queue_ring_withdraw(tc_router *r, tc_session *s, const char *reason, int64_t now)
+{
+    tc_agent *a = tc_router_find_agent(r, s->agent_id);
+    s->state = TC_SESSION_QUEUED;
+    s->agent_id = 0;
+    if (!a || a->state != TC_AGENT_RINGING || a->session_id != s->id)
+        return;
+    a->session_id = 0;
+    if (r->ev.ring_cancelled)
+        r->ev.ring_cancelled(r->ev.user, a->id, s->id, reason);
+    tc_agent_set(r, a, a->connected ? TC_AGENT_AVAILABLE : TC_AGENT_OFFLINE, "", 0, now, true);
+}

@@ -1,0 +1,233 @@
+/*
+ * dispatch.c: routes a validated request to its handler after the role check,
+ * and handles what needs no account: hello, ping and the customer requests.
+ */
+#include "server_internal.h"
+
+#include "build_info.h"
+#include "telecounter/log.h"
+
+#include <errno.h>
+#include <string.h>
+
+void tc_reply_router_error(tc_conn *c, const tc_request *req, int rc)
+{
+    switch (rc) {
+    case -ENOENT:
+        tc_conn_error(c, req->id, "not_found", "no such session for this caller");
+        break;
+    case -EBADFD:
+        tc_conn_error(c, req->id, "bad_state", "not possible in the current state");
+        break;
+    case -ESTALE:
+        tc_conn_error(c, req->id, "session_ended", "the session has ended");
+        break;
+    case -EALREADY:
+        tc_conn_error(c, req->id, "already_rated", "the session was rated before");
+        break;
+    case -EAGAIN:
+        tc_conn_error(c, req->id, "not_ended", "the session has not ended yet");
+        break;
+    case -EPERM:
+        tc_conn_error(c, req->id, "forbidden", "not your session");
+        break;
+    case -EINVAL:
+        tc_conn_error(c, req->id, "bad_request", "a value is out of range");
+        break;
+    default:
+        tc_conn_error(c, req->id, "internal", "the server failed; nothing was changed");
+        break;
+    }
+}
+
+void tc_bind_customer(tc_conn *c, int64_t session_id)
+{
+    tc_server *srv = c->srv;
+    tc_conn *old = g_hash_table_lookup(srv->customers, &session_id);
+    if (old && old != c) {
+        tc_conn_event(old, tc_protocol_event("session.replaced", NULL));
+        old->role = TC_ROLE_ANON; /* no longer speaks for the session */
+        tc_conn_close(old, LWS_CLOSE_STATUS_NORMAL);
+    }
+    c->role = TC_ROLE_CUSTOMER;
+    c->session_id = session_id;
+    g_hash_table_insert(srv->customers, &c->session_id, c);
+}
+
+static json_t *joined_json(const tc_join_result *j)
+{
+    return json_pack("{s:I, s:s, s:s, s:i, s:i}", "session_id", (json_int_t)j->session.id,
+                     "token", j->token, "desk", j->session.desk, "position", j->session.position,
+                     "wait_s", j->session.wait_s);
+}
+
+static void customer_join(tc_conn *c, tc_request *req)
+{
+    tc_join_result j;
+    int rc = tc_router_customer_join(c->srv->router, tc_request_str(req, "desk", ""),
+                                     tc_server_now(), &j);
+    if (rc == -ENOENT) {
+        tc_conn_error(c, req->id, "unknown_desk", "no such desk");
+        return;
+    }
+    if (rc) {
+        tc_reply_router_error(c, req, rc);
+        return;
+    }
+    tc_bind_customer(c, j.session.id);
+    tc_conn_reply(c, tc_protocol_reply(req, joined_json(&j)));
+}
+
+static void customer_redeem(tc_conn *c, tc_request *req)
+{
+    tc_join_result j;
+    int retry_after_s = 0;
+    const char *code = tc_request_str(req, "code", "");
+    int rc = tc_router_customer_redeem(c->srv->router, code, strlen(code), c->addr,
+                                       tc_server_now(), &j, &retry_after_s);
+    if (rc == -ENOENT) {
+        tc_conn_error(c, req->id, "invalid_code",
+                      "this code is not valid: it may be mistyped, expired or already used");
+    } else if (rc == -EBUSY) {
+        tc_conn_reply(c, tc_protocol_error_text(
+                             req->id, "throttled",
+                             "too many wrong codes from this address; try again later",
+                             json_pack("{s:i}", "retry_after_s", retry_after_s)));
+    } else if (rc) {
+        tc_reply_router_error(c, req, rc);
+    } else {
+        tc_bind_customer(c, j.session.id);
+        tc_conn_reply(c, tc_protocol_reply(req, joined_json(&j)));
+    }
+}
+
+static json_t *session_json(const tc_session_info *s)
+{
+    json_t *agent = s->agent_name[0] ? json_pack("{s:s}", "name", s->agent_name) : json_null();
+    return json_pack("{s:I, s:s, s:s, s:i, s:i, s:o}", "session_id", (json_int_t)s->id, "desk",
+                     s->desk, "state", tc_session_state_name(s->state), "position", s->position,
+                     "wait_s", s->wait_s, "agent", agent);
+}
+
+static void customer_resume(tc_conn *c, tc_request *req)
+{
+    tc_session_info s;
+    int rc = tc_router_customer_resume(c->srv->router, tc_request_str(req, "token", ""),
+                                       tc_server_now(), &s);
+    if (rc) {
+        tc_reply_router_error(c, req, rc);
+        return;
+    }
+    if (s.state == TC_SESSION_ENDED) {
+        tc_conn_reply(c, tc_protocol_error_text(req->id, "session_ended", "the session has ended",
+                                                json_pack("{s:I, s:s}", "session_id",
+                                                          (json_int_t)s.id, "reason",
+                                                          tc_end_reason_name(s.end_reason))));
+        return;
+    }
+    tc_bind_customer(c, s.id);
+    tc_conn_reply(c, tc_protocol_reply(req, session_json(&s)));
+}
+
+static void customer_rate(tc_conn *c, tc_request *req)
+{
+    int64_t session_id = c->role == TC_ROLE_CUSTOMER ? c->session_id : 0;
+    const char *token = tc_request_str(req, "token", NULL);
+    if (token && tc_router_session_by_token(c->srv->router, token, &session_id) != 0) {
+        tc_conn_error(c, req->id, "not_found", "no such session for this caller");
+        return;
+    }
+    if (!session_id) {
+        tc_conn_error(c, req->id, "bad_request", "field 'token' is required");
+        return;
+    }
+    int rc = tc_router_customer_rate(c->srv->router, session_id,
+                                     (int)tc_request_int(req, "rating", 0),
+                                     tc_request_str(req, "comment", ""), tc_server_now());
+    if (rc) {
+        tc_reply_router_error(c, req, rc);
+        return;
+    }
+    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:I}", "session_id",
+                                                      (json_int_t)session_id)));
+}
+
+void tc_dispatch_customer(tc_conn *c, tc_request *req)
+{
+    switch (req->type) {
+    case TC_MSG_CUSTOMER_JOIN:
+        customer_join(c, req);
+        break;
+    case TC_MSG_CUSTOMER_REDEEM:
+        customer_redeem(c, req);
+        break;
+    case TC_MSG_CUSTOMER_RESUME:
+        customer_resume(c, req);
+        break;
+    case TC_MSG_CUSTOMER_RATE:
+        customer_rate(c, req);
+        break;
+    default: { /* TC_MSG_CUSTOMER_LEAVE */
+        tc_end_reason reason;
+        int rc = tc_router_customer_leave(c->srv->router, c->session_id, tc_server_now(), &reason);
+        if (rc)
+            tc_reply_router_error(c, req, rc);
+        else
+            tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:I, s:s}", "session_id",
+                                                              (json_int_t)c->session_id, "reason",
+                                                              tc_end_reason_name(reason))));
+    }
+    }
+}
+
+static void hello(tc_conn *c, tc_request *req)
+{
+    int64_t version = tc_request_int(req, "protocol", TC_PROTOCOL_VERSION);
+    if (version != TC_PROTOCOL_VERSION) {
+        tc_conn_error(c, req->id, "unsupported_version", "this server speaks protocol 1");
+        return;
+    }
+    const tc_config *cfg = c->srv->cfg;
+    json_t *desks = json_array();
+    for (int i = 0; i < cfg->desk_count; i++)
+        json_array_append_new(desks, json_string(cfg->desks[i]));
+    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:i, s:s, s:o, s:i}", "protocol",
+                                                      TC_PROTOCOL_VERSION, "server",
+                                                      "telecounter " TC_VERSION, "desks", desks,
+                                                      "max_message_bytes",
+                                                      cfg->max_message_bytes)));
+}
+
+void tc_dispatch(tc_conn *c, tc_request *req)
+{
+    if (!(tc_protocol_roles(req->type) & c->role)) {
+        tc_conn_error(c, req->id, "forbidden",
+                      c->role == TC_ROLE_ANON ? "log in or join first"
+                                              : "this connection's role may not do that");
+        return;
+    }
+    switch (req->type) {
+    case TC_MSG_HELLO:
+        hello(c, req);
+        break;
+    case TC_MSG_PING:
+        tc_conn_reply(c, tc_protocol_reply(req, NULL));
+        break;
+    case TC_MSG_CUSTOMER_JOIN:
+    case TC_MSG_CUSTOMER_REDEEM:
+    case TC_MSG_CUSTOMER_RESUME:
+    case TC_MSG_CUSTOMER_LEAVE:
+    case TC_MSG_CUSTOMER_RATE:
+        tc_dispatch_customer(c, req);
+        break;
+    case TC_MSG_OFFER:
+    case TC_MSG_ANSWER:
+    case TC_MSG_CANDIDATE:
+    case TC_MSG_HANGUP:
+        tc_dispatch_media(c, req);
+        break;
+    default:
+        tc_dispatch_account(c, req);
+        break;
+    }
+}

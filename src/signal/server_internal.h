@@ -1,0 +1,133 @@
+/*
+ * The signaling server's insides, shared by the files of src/signal/ only.
+ *
+ * Ownership: the server owns every tc_conn (conns table). A connection's lws
+ * per-session slot holds a pointer to it; the conn outlives the lws wsi only
+ * until LWS_CALLBACK_CLOSED, which frees it. Other tables hold borrowed conn
+ * pointers and are cleaned in tc_conn_free. Work that comes back later (a
+ * login's password check) finds its connection by id, never by pointer.
+ */
+#pragma once
+
+#include "telecounter/protocol.h"
+#include "telecounter/router.h"
+#include "telecounter/server.h"
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+
+#define TC_OUT_MAX_MESSAGES 1024
+#define TC_OUT_MAX_BYTES (4u << 20)
+#define TC_PENDING_CANDIDATES_MAX 64
+
+typedef struct tc_out_msg {
+    size_t len;
+    unsigned char buf[]; /* LWS_PRE bytes of room, then the text */
+} tc_out_msg;
+
+typedef struct tc_conn {
+    uint64_t id;
+    tc_server *srv;
+    struct lws *wsi;
+    char addr[64];
+    unsigned role;          /* one TC_ROLE_* bit */
+    int64_t session_id;     /* customer: its session */
+    int64_t account_id;     /* agent, ops: the account */
+    char username[TC_USERNAME_MAX];
+    char display_name[128];
+    GByteArray *rx;         /* a message arriving in fragments */
+    GQueue out;             /* tc_out_msg*, oldest first */
+    size_t out_bytes;
+    GQueue deferred;        /* events raised while its own request runs */
+    bool in_request;
+    double tokens;          /* rate limit bucket */
+    int64_t tokens_at;
+    int refused;            /* requests refused since the last accepted one */
+    int close_code;         /* non-zero: close once the queue is written */
+    bool watching;          /* wants queue.summary */
+    bool login_pending;
+} tc_conn;
+
+typedef struct tc_pending_media {
+    char *offer;            /* the latest offer's SDP */
+    GPtrArray *candidates;  /* of json_t* */
+} tc_pending_media;
+
+typedef struct tc_auth_token {
+    int64_t account_id;
+    char role[16];
+    int64_t expires_at;
+} tc_auth_token;
+
+struct tc_server {
+    const tc_config *cfg;
+    tc_store *store;
+    tc_router *router;
+    GMainLoop *loop;
+    struct lws_context *lws;
+    struct lws_vhost *vhost;
+    SSL_CTX *ssl_ctx;        /* the vhost's, for certificate reloads */
+    GHashTable *conns;       /* uint64 id -> tc_conn* (owned) */
+    GHashTable *customers;   /* int64 session id -> tc_conn* */
+    GHashTable *accounts;    /* int64 account id -> tc_conn* */
+    GHashTable *per_addr;    /* address -> int count, as a pointer */
+    GHashTable *pending;     /* int64 session id -> tc_pending_media* (owned) */
+    GHashTable *auth_tokens; /* token -> tc_auth_token* (owned) */
+    GThreadPool *kdf_pool;
+    uint64_t next_conn_id;
+    bool queues_dirty;
+    guint tick_source, summary_source;
+    bool shutting_down;
+    char origin_list[1024];  /* allowed origins, comma-separated */
+    lws_retry_bo_t idle_policy;
+    char web_paths[4][600];  /* origins of the static mounts */
+    struct lws_http_mount mounts[9];
+};
+
+/* conn.c */
+tc_conn *tc_conn_new(tc_server *srv, struct lws *wsi);
+void tc_conn_free(tc_conn *c);
+tc_conn *tc_conn_by_id(tc_server *srv, uint64_t id);
+/* Takes text (malloc'd). Replies go out at once; events wait while the
+ * connection's own request runs, so that its reply comes first. */
+void tc_conn_reply(tc_conn *c, char *text);
+void tc_conn_event(tc_conn *c, char *text);
+void tc_conn_error(tc_conn *c, const json_t *id, const char *code, const char *message);
+void tc_conn_close(tc_conn *c, int code);
+/* Feeds received bytes; handles each whole message. Returns -1 to drop the wsi. */
+int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool binary);
+/* Writes one queued message; returns -1 to close. */
+int tc_conn_writeable(tc_conn *c);
+
+/* dispatch.c */
+void tc_dispatch(tc_conn *c, tc_request *req);
+void tc_dispatch_customer(tc_conn *c, tc_request *req);
+void tc_bind_customer(tc_conn *c, int64_t session_id);
+/* Maps a router/store errno to the protocol error reply. */
+void tc_reply_router_error(tc_conn *c, const tc_request *req, int rc);
+
+/* accounts.c */
+void tc_dispatch_account(tc_conn *c, tc_request *req);
+const tc_auth_token *tc_auth_lookup(tc_server *srv, const char *token, int64_t now);
+
+/* media.c */
+void tc_dispatch_media(tc_conn *c, tc_request *req);
+void tc_media_deliver_pending(tc_server *srv, int64_t session_id, tc_conn *agent);
+void tc_media_forget(tc_server *srv, int64_t session_id);
+void tc_pending_media_free(gpointer p);
+
+/* hub.c */
+tc_router_events tc_hub_events(tc_server *srv);
+void tc_hub_send_summaries(tc_server *srv);
+
+/* http.c */
+int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len);
+
+/* server.c */
+int64_t tc_server_now(void);
+/* The client's address, IPv4 without the ::ffff: prefix. */
+void tc_peer_address(struct lws *wsi, char *out, size_t len);
+/* 0 to let a WebSocket upgrade proceed; otherwise the refusal was sent (>0) or
+ * the connection must be dropped (<0). */
+int tc_server_confirm_upgrade(tc_server *srv, struct lws *wsi);
