@@ -54,7 +54,7 @@ enum {
     TC_RTCP_XR = 207,
 };
 
-#define TC_RTCP_MAX_REPORTS 31   /* the 5-bit count field */
+#define TC_RTCP_MAX_REPORTS 31 /* the 5-bit count field */
 #define TC_RTCP_MAX_NACK_SEQS 256
 #define TC_RTCP_MAX_FIR 16
 #define TC_RTCP_MAX_REMB_SSRCS 16
@@ -62,11 +62,11 @@ enum {
 /* One packet of a compound, as the walker found it. */
 typedef struct {
     uint8_t pt;
-    uint8_t count;        /* report count, source count or FMT */
+    uint8_t count; /* report count, source count or FMT */
     bool padding;
-    const uint8_t *data;  /* the packet, header included */
-    size_t len;           /* header + body + padding, as the length field says */
-    size_t body_len;      /* after the 4-byte header, without padding */
+    const uint8_t *data; /* the packet, header included */
+    size_t len;          /* header + body + padding, as the length field says */
+    size_t body_len;     /* after the 4-byte header, without padding */
 } tc_rtcp_packet;
 
 typedef struct {

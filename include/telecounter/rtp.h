@@ -70,9 +70,9 @@ typedef struct {
     uint8_t ext_count;      /* RFC 8285 elements found */
     tc_rtp_ext ext[TC_RTP_MAX_EXT];
 
-    size_t header_len;     /* fixed + CSRCs + extension = payload offset */
-    size_t payload_len;    /* without padding */
-    uint8_t padding_len;   /* 0 unless padding */
+    size_t header_len;   /* fixed + CSRCs + extension = payload offset */
+    size_t payload_len;  /* without padding */
+    uint8_t padding_len; /* 0 unless padding */
 } tc_rtp_header;
 
 /* Parses an RTP packet. Returns 0 and fills *out, or -EINVAL (not version 2,
@@ -100,5 +100,4 @@ int tc_rtp_set_ts(uint8_t *p, size_t len, uint32_t ts);
  * nothing if a mapped id does not fit the packet's form (one-byte: 1..14,
  * two-byte: 1..255), -EINVAL if h does not fit the packet, else the number
  * of elements rewritten. */
-int tc_rtp_rewrite_ext_ids(uint8_t *p, size_t len, const tc_rtp_header *h,
-                           const uint8_t map[256]);
+int tc_rtp_rewrite_ext_ids(uint8_t *p, size_t len, const tc_rtp_header *h, const uint8_t map[256]);

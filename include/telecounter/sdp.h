@@ -7,7 +7,7 @@
  * codec the other leg already uses, and write the answer.
  *
  * Any thread: pure functions, no allocation. The caller owns every buffer.
- * A tc_sdp is large (about 230 KiB: every field is a fixed array), so keep
+ * A tc_sdp is large (about 250 KiB: every field is a fixed array), so keep
  * it on the heap or in a long-lived struct, not on a small stack.
  *
  * What is kept, per level (anything else is skipped):
@@ -44,21 +44,16 @@
 #define TC_SDP_MAX_SSRCS 8
 #define TC_SDP_MAX_RTCP_FB 8 /* per codec, and for "*" per m-line */
 
-#define TC_SDP_ID_LEN 64     /* mid, ufrag, cname, foundation, codec name... */
-#define TC_SDP_ICE_LEN 256   /* ice-ufrag and ice-pwd (RFC 8839: up to 256) */
+#define TC_SDP_ID_LEN 64   /* mid, ufrag, cname, foundation, codec name... */
+#define TC_SDP_ICE_LEN 256 /* ice-ufrag and ice-pwd (RFC 8839: up to 256) */
 #define TC_SDP_FMTP_LEN 256
 #define TC_SDP_URI_LEN 128
 #define TC_SDP_FB_LEN 32
-#define TC_SDP_ADDR_LEN 64   /* IPv6 text or an mDNS name */
-#define TC_SDP_FP_MAX 64     /* sha-512 */
+#define TC_SDP_ADDR_LEN 64 /* IPv6 text or an mDNS name */
+#define TC_SDP_FP_MAX 64   /* sha-512 */
 
 typedef enum { TC_SDP_AUDIO, TC_SDP_VIDEO, TC_SDP_APPLICATION, TC_SDP_OTHER } tc_sdp_kind;
-typedef enum {
-    TC_SDP_SENDRECV,
-    TC_SDP_SENDONLY,
-    TC_SDP_RECVONLY,
-    TC_SDP_INACTIVE
-} tc_sdp_dir;
+typedef enum { TC_SDP_SENDRECV, TC_SDP_SENDONLY, TC_SDP_RECVONLY, TC_SDP_INACTIVE } tc_sdp_dir;
 typedef enum {
     TC_SDP_SETUP_NONE,
     TC_SDP_SETUP_ACTPASS,
@@ -92,8 +87,8 @@ typedef struct {
 
 typedef struct {
     bool present;
-    char algo[16];  /* lower case: "sha-256", "sha-1", ... */
-    uint8_t len;    /* bytes in hash */
+    char algo[16]; /* lower case: "sha-256", "sha-1", ... */
+    uint8_t len;   /* bytes in hash */
     uint8_t hash[TC_SDP_FP_MAX];
 } tc_sdp_fingerprint;
 
@@ -102,12 +97,12 @@ typedef struct {
     bool has_rtpmap;
     char name[TC_SDP_ID_LEN + 1]; /* as offered: "opus", "VP8", "H264", "rtx" */
     uint32_t clock_rate;
-    uint8_t channels;             /* 0 when not given */
+    uint8_t channels; /* 0 when not given */
     char fmtp[TC_SDP_FMTP_LEN + 1];
-    int apt;                      /* rtx: associated payload type, or -1 */
-    int packetization_mode;       /* H264: -1 when absent (means 0) */
+    int apt;                /* rtx: associated payload type, or -1 */
+    int packetization_mode; /* H264: -1 when absent (means 0) */
     bool has_profile_level_id;
-    uint32_t profile_level_id;    /* H264: e.g. 0x42e01f */
+    uint32_t profile_level_id; /* H264: e.g. 0x42e01f */
     uint8_t n_fb;
     char fb[TC_SDP_MAX_RTCP_FB][TC_SDP_FB_LEN + 1]; /* "nack pli", "ccm fir" */
 } tc_sdp_codec;
@@ -181,7 +176,7 @@ int tc_sdp_parse(const char *s, size_t len, tc_sdp *out);
 int tc_sdp_parse_candidate(const char *s, size_t len, tc_sdp_candidate *out);
 
 /* Whether the offer has what the relay requires: at least one m-line, every
- * m-line with a mid and in the BUNDLE group, rtcp-mux on every audio and
+ * m-line with its own mid and in the BUNDLE group, rtcp-mux on every audio and
  * video m-line, a sha-256 fingerprint and ICE ufrag and pwd (session or
  * media level). Returns 0, or -EINVAL and a one-line reason in why. */
 int tc_sdp_check_webrtc(const tc_sdp *offer, char *why, size_t why_len);
@@ -194,8 +189,8 @@ typedef struct {
 } tc_sdp_codec_ref;
 
 typedef struct {
-    const char *audio;  /* ordered, comma-separated: "opus" */
-    const char *video;  /* "VP8,H264" */
+    const char *audio; /* ordered, comma-separated: "opus" */
+    const char *video; /* "VP8,H264" */
     /* the codec the other leg already uses, or NULL: only a codec with this
      * name (case-insensitive) and clock rate may be chosen */
     const tc_sdp_codec_ref *audio_constraint;
@@ -209,9 +204,9 @@ typedef struct {
 const char *const *tc_sdp_default_extmaps(size_t *n);
 
 typedef struct {
-    bool accepted;   /* false: answered with port 0 (data channel, rejected) */
-    int codec;       /* index into the offer's codecs, or -1 */
-    int rtx;         /* index of its rtx partner, or -1 */
+    bool accepted; /* false: answered with port 0 (data channel, rejected) */
+    int codec;     /* index into the offer's codecs, or -1 */
+    int rtx;       /* index of its rtx partner, or -1 */
     tc_sdp_codec_ref ref;
     uint8_t pt;
     uint8_t rtx_pt;
@@ -232,10 +227,10 @@ typedef struct {
     uint8_t fingerprint_sha256[32];
     uint64_t session_id;
     const char *cname;
-    const char *msid_stream;            /* track ids are "<stream>-<mid>" */
+    const char *msid_stream;             /* track ids are "<stream>-<mid>" */
     uint32_t ssrc[TC_SDP_MAX_MEDIA];     /* what we send on m-line i */
     uint32_t rtx_ssrc[TC_SDP_MAX_MEDIA]; /* 0: no rtx stream */
-    const tc_sdp_candidate *candidates; /* optional; trickle otherwise */
+    const tc_sdp_candidate *candidates;  /* optional; trickle otherwise */
     size_t n_candidates;
     bool end_of_candidates;
 } tc_sdp_local;

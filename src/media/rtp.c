@@ -16,8 +16,7 @@ static int add_ext(tc_rtp_header *h, uint8_t id, size_t offset, size_t len)
 {
     if (h->ext_count == TC_RTP_MAX_EXT)
         return -E2BIG;
-    /* offsets fit: a packet that reached here is shorter than 64 KiB plus the
-     * caller's length, and the parser refuses anything longer below */
+    /* offsets fit in 16 bits: tc_rtp_parse refuses longer packets */
     h->ext[h->ext_count].id = id;
     h->ext[h->ext_count].offset = (uint16_t)offset;
     h->ext[h->ext_count].len = (uint16_t)len;
@@ -192,7 +191,8 @@ static int check_rewrite(size_t len, const tc_rtp_header *h, const uint8_t map[2
         return -EINVAL;
     for (unsigned i = 0; i < h->ext_count; i++) {
         const tc_rtp_ext *e = &h->ext[i];
-        if (e->offset < h->ext_data_offset || (size_t)e->offset + e->len > len)
+        /* the id byte (and two-byte length) sit inside the extension data */
+        if (e->offset < h->ext_data_offset + (two ? 2u : 1u) || (size_t)e->offset + e->len > len)
             return -EINVAL;
         uint8_t to = map[e->id];
         if (to != 0 && !two && to > 14)
@@ -201,8 +201,7 @@ static int check_rewrite(size_t len, const tc_rtp_header *h, const uint8_t map[2
     return 0;
 }
 
-int tc_rtp_rewrite_ext_ids(uint8_t *p, size_t len, const tc_rtp_header *h,
-                           const uint8_t map[256])
+int tc_rtp_rewrite_ext_ids(uint8_t *p, size_t len, const tc_rtp_header *h, const uint8_t map[256])
 {
     int rc = check_rewrite(len, h, map);
     if (rc < 0)

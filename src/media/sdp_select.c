@@ -19,8 +19,8 @@ const char *const *tc_sdp_default_extmaps(size_t *n)
     return default_extmaps;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *why, size_t why_len,
-                                                       const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *why, size_t why_len, const char *fmt,
+                                                      ...)
 {
     if (why && why_len > 0) {
         va_list ap;
@@ -49,6 +49,9 @@ static int check_media(const tc_sdp *sdp, unsigned i, char *why, size_t why_len)
     const tc_sdp_media *m = &sdp->media[i];
     if (m->mid[0] == '\0')
         return fail(why, why_len, "m-line %u (%s) has no a=mid", i, m->kind_name);
+    for (unsigned j = 0; j < i; j++)
+        if (strcmp(sdp->media[j].mid, m->mid) == 0)
+            return fail(why, why_len, "m-line %u reuses mid %s", i, m->mid);
     if (!in_bundle(sdp, m->mid))
         return fail(why, why_len, "m-line %u (mid %s) is not in the BUNDLE group", i, m->mid);
     if (is_rtp_kind(m->kind) && !m->rtcp_mux)

@@ -211,21 +211,26 @@ static bool safe_token(const char *s)
     return true;
 }
 
+static bool candidate_ok(const tc_sdp_candidate *c)
+{
+    return safe_token(c->foundation) && safe_token(c->address) &&
+           (!c->has_raddr || safe_token(c->raddr)) && c->type <= TC_SDP_RELAY &&
+           c->transport <= TC_SDP_TCP && c->tcptype <= TC_SDP_TCP_SO;
+}
+
 static int check_local(const tc_sdp_local *l)
 {
     if (!safe_token(l->ice_ufrag) || !safe_token(l->ice_pwd) || !safe_token(l->cname) ||
         !safe_token(l->msid_stream))
         return -EINVAL;
     for (size_t i = 0; i < l->n_candidates; i++)
-        if (!safe_token(l->candidates[i].foundation) || !safe_token(l->candidates[i].address) ||
-            (l->candidates[i].has_raddr && !safe_token(l->candidates[i].raddr)))
+        if (!candidate_ok(&l->candidates[i]))
             return -EINVAL;
     return 0;
 }
 
 int tc_sdp_write_answer(const tc_sdp *offer, const tc_sdp_choice choices[TC_SDP_MAX_MEDIA],
-                        const tc_sdp_prefs *prefs, const tc_sdp_local *local, char *buf,
-                        size_t cap)
+                        const tc_sdp_prefs *prefs, const tc_sdp_local *local, char *buf, size_t cap)
 {
     if (check_local(local) < 0)
         return -EINVAL;

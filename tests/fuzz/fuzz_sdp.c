@@ -24,8 +24,8 @@ static void answer_offer(void)
         if (tc_sdp_select(&offer, &prefs, ch, why, sizeof why) < 0)
             return;
     }
-    tc_sdp_local local = {.ice_ufrag = "uf", .ice_pwd = "pwpwpwpwpwpwpwpwpwpwpwpw",
-                          .cname = "c", .msid_stream = "s"};
+    tc_sdp_local local = {
+        .ice_ufrag = "uf", .ice_pwd = "pwpwpwpwpwpwpwpwpwpwpwpw", .cname = "c", .msid_stream = "s"};
     for (unsigned i = 0; i < TC_SDP_MAX_MEDIA; i++) {
         local.ssrc[i] = 100 + i;
         local.rtx_ssrc[i] = 200 + i;

@@ -168,6 +168,9 @@ class Suite:
                 self.failed += 1
                 log(f"FAIL: {fn.__name__} raised {type(e).__name__}: {e}")
                 traceback.print_exc(file=sys.stdout)
+                if fn.__name__ == "setup":
+                    log("setup failed: the remaining tests are not run")
+                    break
             finally:
                 await Client.close_all()
 

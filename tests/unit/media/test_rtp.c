@@ -15,16 +15,16 @@
  * CSRCs 7 and 8, a one-byte extension block of 2 words: id 1 (1 byte),
  * padding byte, id 3 (3 bytes), padding; payload "hi!" */
 static const uint8_t one_byte_pkt[] = {
-    0x92, 0xE4, 0xAB, 0xCD, 0x01, 0x02, 0x03, 0x04, 0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 7,
-    0,    0,    0,    8,    0xBE, 0xDE, 0x00, 0x02, 0x10, 0x55, 0x00, 0x32, 0xA1, 0xA2,
-    0xA3, 0x00, 'h',  'i',  '!',
+    0x92, 0xE4, 0xAB, 0xCD, 0x01, 0x02, 0x03, 0x04, 0xCA, 0xFE, 0xBA, 0xBE,
+    0,    0,    0,    7,    0,    0,    0,    8,    0xBE, 0xDE, 0x00, 0x02,
+    0x10, 0x55, 0x00, 0x32, 0xA1, 0xA2, 0xA3, 0x00, 'h',  'i',  '!',
 };
 
 /* X=1, P=1: two-byte extension (profile 0x1000): id 20 len 2, id 0 padding,
  * id 5 len 0, padding x2; payload "abc" and 3 bytes of padding */
 static const uint8_t two_byte_pkt[] = {
-    0xB0, 0x60, 0x00, 0x01, 0, 0, 0, 9, 0, 0, 0, 1, 0x10, 0x00, 0x00, 0x02,
-    20,   2,    0xEE, 0xFF, 0, 5, 0, 0, 'a', 'b', 'c', 0, 0, 3,
+    0xB0, 0x60, 0x00, 0x01, 0,    0, 0, 9, 0, 0,   0,   1,   0x10, 0x00, 0x00,
+    0x02, 20,   2,    0xEE, 0xFF, 0, 5, 0, 0, 'a', 'b', 'c', 0,    0,    3,
 };
 
 static void test_fields_one_byte(void **state)
@@ -242,6 +242,8 @@ static void test_rewrite_one_byte(void **state)
     assert_memory_equal(p, before, sizeof p);
     /* a header that does not belong to this buffer */
     assert_int_equal(tc_rtp_rewrite_ext_ids(p, 20, &after, map), -EINVAL);
+    after.ext[0].offset = (uint16_t)after.ext_data_offset; /* no room for its id byte */
+    assert_int_equal(tc_rtp_rewrite_ext_ids(p, sizeof p, &after, map), -EINVAL);
 }
 
 static void test_rewrite_two_byte(void **state)

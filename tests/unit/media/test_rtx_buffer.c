@@ -41,8 +41,8 @@ static void test_create_args(void **state)
     assert_null(tc_rtx_buffer_create(65536, 1500));
     assert_null(tc_rtx_buffer_create(512, 0));
     assert_null(tc_rtx_buffer_create(512, 65536));
-    tc_rtx_buffer *b = tc_rtx_buffer_create(TC_RTX_BUFFER_DEFAULT_CAPACITY,
-                                            TC_RTX_BUFFER_DEFAULT_PACKET_LEN);
+    tc_rtx_buffer *b =
+        tc_rtx_buffer_create(TC_RTX_BUFFER_DEFAULT_CAPACITY, TC_RTX_BUFFER_DEFAULT_PACKET_LEN);
     assert_non_null(b);
     tc_rtx_buffer_destroy(b);
     tc_rtx_buffer_destroy(NULL);
@@ -125,10 +125,8 @@ static void test_jump_clears_skipped(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_args),
-        cmocka_unit_test(test_put_get_limits),
-        cmocka_unit_test(test_overwrite_and_window),
-        cmocka_unit_test(test_wraparound),
+        cmocka_unit_test(test_create_args),          cmocka_unit_test(test_put_get_limits),
+        cmocka_unit_test(test_overwrite_and_window), cmocka_unit_test(test_wraparound),
         cmocka_unit_test(test_jump_clears_skipped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,60 @@
+/*
+ * dtls: DTLS 1.2 for DTLS-SRTP (RFC 5764) with OpenSSL, without sockets.
+ *
+ * A tc_dtls_ctx holds the process's certificate (ECDSA P-256, made at start-up,
+ * its sha-256 fingerprint going into every answer) and the SSL_CTX; it is made
+ * once and then only read, by every worker. A tc_dtls is one leg's handshake:
+ * records received are fed in with tc_dtls_feed; records to send come out
+ * through the send callback, one datagram per call, at most TC_DTLS_MTU bytes.
+ * When the handshake ends, the peer's certificate must match the fingerprint
+ * its SDP announced, or the leg fails: nothing is ever forwarded for it.
+ *
+ * Thread: a tc_dtls belongs to one worker. The caller runs the retransmission
+ * timer: after every feed, ask tc_dtls_timeout_ms and call tc_dtls_on_timeout.
+ */
+#pragma once
+
+#include "telecounter/srtp.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TC_DTLS_MTU 1200
+
+typedef struct tc_dtls_ctx tc_dtls_ctx;
+typedef struct tc_dtls tc_dtls;
+
+typedef enum tc_dtls_state {
+    TC_DTLS_HANDSHAKING = 0,
+    TC_DTLS_CONNECTED,
+    TC_DTLS_FAILED,
+    TC_DTLS_CLOSED,
+} tc_dtls_state;
+
+/* NULL on failure (logged). */
+tc_dtls_ctx *tc_dtls_ctx_create(void);
+void tc_dtls_ctx_destroy(tc_dtls_ctx *ctx);
+const uint8_t *tc_dtls_ctx_fingerprint(const tc_dtls_ctx *ctx); /* 32 bytes, sha-256 */
+
+typedef void (*tc_dtls_send_fn)(void *user, const uint8_t *data, size_t len);
+
+/* peer_fp: the sha-256 fingerprint from the peer's SDP (32 bytes). server: our
+ * role in the handshake (a=setup:passive makes us the server). */
+tc_dtls *tc_dtls_create(tc_dtls_ctx *ctx, const uint8_t peer_fp[32], bool server,
+                        tc_dtls_send_fn send, void *user);
+void tc_dtls_destroy(tc_dtls *d);
+
+/* Starts the handshake (clients send their first flight). */
+void tc_dtls_start(tc_dtls *d);
+/* Feeds one received DTLS datagram; returns the state after it. */
+tc_dtls_state tc_dtls_feed(tc_dtls *d, const uint8_t *p, size_t len);
+tc_dtls_state tc_dtls_state_of(const tc_dtls *d);
+/* Milliseconds until the retransmission timer fires, or -1 when none runs. */
+int tc_dtls_timeout_ms(tc_dtls *d);
+tc_dtls_state tc_dtls_on_timeout(tc_dtls *d);
+
+/* After CONNECTED: the negotiated profile and the SRTP master keys and salts,
+ * ours and the peer's. */
+int tc_dtls_srtp_keys(tc_dtls *d, tc_srtp_profile *profile, uint8_t local[TC_SRTP_MAX_KEY_SALT],
+                      uint8_t remote[TC_SRTP_MAX_KEY_SALT]);
