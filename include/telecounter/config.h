@@ -58,6 +58,16 @@ typedef struct tc_config {
     int service_level_s;       /* "answered within" threshold for the service level */
     /* [media] */
     int media_workers;         /* 0 = one per core */
+    char media_interfaces[256]; /* comma-separated interface names; empty = all but loopback */
+    bool media_loopback;       /* also gather on 127.0.0.1 (tests) */
+    char media_public_address[64]; /* advertised for 1:1 NAT; empty = none */
+    int media_port_min, media_port_max; /* UDP port range; 0 = any */
+    bool media_ice_tcp;        /* passive ICE-TCP candidates */
+    char media_audio_codecs[128]; /* preference order */
+    char media_video_codecs[128];
+    int media_max_bitrate_bps; /* REMB forwarded to senders is capped here */
+    int media_grace_s;         /* a leg whose ICE failed or consent expired ends after this */
+    bool media_hold_audio;     /* play hold audio to queued customers */
 } tc_config;
 
 /* Fills cfg with every default. */

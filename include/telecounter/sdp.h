@@ -214,8 +214,8 @@ typedef struct {
 
 /* Chooses per m-line. Audio and video m-lines get the first preferred codec
  * the offer has (H264: packetization-mode=1 first, then profile 42e01f),
- * with its rtx; m-lines the offerer rejected, and application m-lines, are
- * not accepted. Returns 0, or -EINVAL with a reason in why if an audio or
+ * with its rtx; m-lines the offerer rejected, m-lines without a mid, and
+ * application m-lines are not accepted. Returns 0, or -EINVAL with a reason in why if an audio or
  * video m-line has no acceptable codec. */
 int tc_sdp_select(const tc_sdp *offer, const tc_sdp_prefs *prefs,
                   tc_sdp_choice choices[TC_SDP_MAX_MEDIA], char *why, size_t why_len);

@@ -75,6 +75,13 @@ void tc_config_defaults(tc_config *cfg)
     cfg->auth_token_ttl_s = 12 * 3600;
     cfg->service_level_s = 20;
     cfg->media_workers = 0;
+    cfg->media_loopback = false;
+    cfg->media_ice_tcp = false;
+    copy(cfg->media_audio_codecs, sizeof cfg->media_audio_codecs, "opus");
+    copy(cfg->media_video_codecs, sizeof cfg->media_video_codecs, "VP8,H264");
+    cfg->media_max_bitrate_bps = 2500000;
+    cfg->media_grace_s = 15;
+    cfg->media_hold_audio = true;
 }
 
 typedef struct int_key {
@@ -103,6 +110,10 @@ static const int_key int_keys[] = {
     INT_KEY("limits", "auth_token_ttl_s", auth_token_ttl_s, 60, 30 * 86400),
     INT_KEY("ops", "service_level_s", service_level_s, 1, 3600),
     INT_KEY("media", "workers", media_workers, 0, 256),
+    INT_KEY("media", "port_min", media_port_min, 0, 65535),
+    INT_KEY("media", "port_max", media_port_max, 0, 65535),
+    INT_KEY("media", "max_bitrate_bps", media_max_bitrate_bps, 50000, 100000000),
+    INT_KEY("media", "grace_s", media_grace_s, 1, 600),
 };
 
 typedef struct str_key {
@@ -120,7 +131,41 @@ static const str_key str_keys[] = {
     STR_KEY("server", "allowed_origins", allowed_origins),
     STR_KEY("store", "path", db_path),
     STR_KEY("invites", "key", invite_key_hex),
+    STR_KEY("media", "interfaces", media_interfaces),
+    STR_KEY("media", "public_address", media_public_address),
+    STR_KEY("media", "audio_codecs", media_audio_codecs),
+    STR_KEY("media", "video_codecs", media_video_codecs),
 };
+
+typedef struct bool_key {
+    const char *group, *key;
+    size_t offset;
+} bool_key;
+
+#define BOOL_KEY(g, k, field) {g, k, offsetof(tc_config, field)}
+static const bool_key bool_keys[] = {
+    BOOL_KEY("media", "loopback", media_loopback),
+    BOOL_KEY("media", "ice_tcp", media_ice_tcp),
+    BOOL_KEY("media", "hold_audio", media_hold_audio),
+};
+
+static int read_bools(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < sizeof bool_keys / sizeof bool_keys[0]; i++) {
+        const bool_key *k = &bool_keys[i];
+        if (!g_key_file_has_key(kf, k->group, k->key, NULL))
+            continue;
+        GError *gerr = NULL;
+        gboolean v = g_key_file_get_boolean(kf, k->group, k->key, &gerr);
+        if (gerr) {
+            snprintf(err, err_len, "%s.%s: expected true or false", k->group, k->key);
+            g_clear_error(&gerr);
+            return -EINVAL;
+        }
+        *(bool *)((char *)cfg + k->offset) = v;
+    }
+    return 0;
+}
 
 static int read_ints(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
 {
@@ -200,6 +245,10 @@ static int read_choices(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
 
 static int check(const tc_config *cfg, char *err, size_t err_len)
 {
+    if (cfg->media_port_min > cfg->media_port_max) {
+        snprintf(err, err_len, "media.port_min is above media.port_max");
+        return -EINVAL;
+    }
     if (cfg->invite_validity_s > cfg->invite_max_validity_s) {
         snprintf(err, err_len, "invites.validity_s is above invites.max_validity_s");
         return -EINVAL;
@@ -235,6 +284,8 @@ int tc_config_load(tc_config *cfg, const char *path, char *err, size_t err_len)
         rc = read_ints(cfg, kf, err, err_len);
         if (rc == 0)
             rc = read_strings(cfg, kf, err, err_len);
+        if (rc == 0)
+            rc = read_bools(cfg, kf, err, err_len);
         if (rc == 0)
             rc = read_choices(cfg, kf, err, err_len);
         g_key_file_free(kf);

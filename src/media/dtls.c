@@ -105,8 +105,7 @@ static bool setup_ssl_ctx(tc_dtls_ctx *ctx, EVP_PKEY *key, X509 *cert)
     if (!ctx->ssl_ctx)
         return false;
     SSL_CTX_set_min_proto_version(ctx->ssl_ctx, DTLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                       accept_any);
+    SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any);
     SSL_CTX_set_read_ahead(ctx->ssl_ctx, 1);
     /* OpenSSL's server picks in this order: GCM, about 5x cheaper, when offered. */
     if (SSL_CTX_set_tlsext_use_srtp(ctx->ssl_ctx, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"))
@@ -278,8 +277,8 @@ int tc_dtls_srtp_keys(tc_dtls *d, tc_srtp_profile *profile, uint8_t local[TC_SRT
         return -ENOTSUP;
     /* RFC 5764 4.2: client key, server key, client salt, server salt. */
     uint8_t m[2 * TC_SRTP_MAX_KEY_SALT];
-    if (SSL_export_keying_material(d->ssl, m, 2 * (key + salt), "EXTRACTOR-dtls_srtp", 19, NULL,
-                                   0, 0) != 1)
+    if (SSL_export_keying_material(d->ssl, m, 2 * (key + salt), "EXTRACTOR-dtls_srtp", 19, NULL, 0,
+                                   0) != 1)
         return -EIO;
     bool server = SSL_is_server(d->ssl);
     const uint8_t *client_key = m, *server_key = m + key;

@@ -30,11 +30,13 @@ static int parse_one_byte(const uint8_t *p, size_t start, size_t end, tc_rtp_hea
     size_t i = start;
     while (i < end) {
         uint8_t b = p[i];
-        if (b == 0) {
+        uint8_t id = b >> 4;
+        if (id == 0) {
+            /* padding; id 0 is never an element, so like libwebrtc we skip
+             * one byte whatever its length nibble says */
             i++;
             continue;
         }
-        uint8_t id = b >> 4;
         size_t n = (size_t)(b & 0x0F) + 1;
         if (id == 15)
             return 0; /* reserved: stop, ignore the rest */

@@ -178,7 +178,9 @@ int tc_sdp_select(const tc_sdp *offer, const tc_sdp_prefs *prefs,
     }
     for (unsigned i = 0; i < offer->n_media; i++) {
         const tc_sdp_media *m = &offer->media[i];
-        if (m->port == 0 || !is_rtp_kind(m->kind))
+        /* without a mid an m-line cannot join the BUNDLE group the relay
+         * needs, so it is answered as rejected */
+        if (m->port == 0 || !is_rtp_kind(m->kind) || m->mid[0] == '\0')
             continue;
         if (select_media(m, prefs, &choices[i]) < 0)
             return fail(why, why_len, "m-line %u (%s): no common codec", i, m->kind_name);

@@ -37,8 +37,7 @@ const char *tc_srtp_profile_name(tc_srtp_profile p)
                                            : "unknown";
 }
 
-static int make_session(srtp_t *session, tc_srtp_profile p, const uint8_t *key_salt,
-                        bool outbound)
+static int make_session(srtp_t *session, tc_srtp_profile p, const uint8_t *key_salt, bool outbound)
 {
     srtp_policy_t policy;
     memset(&policy, 0, sizeof policy);

@@ -29,13 +29,15 @@ void tc_agent_set(tc_router *r, tc_agent *a, tc_agent_state state, const char *r
         a->session_id = 0;
     if (tell_agent && a->connected && r->ev.agent_state)
         r->ev.agent_state(r->ev.user, a->id, state, a->reason, until);
+    /* Match before refreshing: an agent about to be rung is not free, and
+     * customers must not be shown an estimate that counts it as free. */
+    if (state == TC_AGENT_AVAILABLE)
+        tc_queue_match(r, now);
     for (int d = 0; d < r->cfg->desk_count; d++)
         if ((a->skills >> d) & 1u)
             tc_queue_refresh(r, d, now);
     if (r->ev.queues_changed)
         r->ev.queues_changed(r->ev.user);
-    if (state == TC_AGENT_AVAILABLE)
-        tc_queue_match(r, now);
 }
 
 static uint32_t parse_skills(const tc_config *cfg, const char *skills)

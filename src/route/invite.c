@@ -20,7 +20,7 @@ void tc_invite_generate(char out[TC_INVITE_DISPLAY_LEN + 1])
 int tc_invite_normalize(const char *in, size_t len, char out[TC_INVITE_SYMBOLS + 1])
 {
     int n = 0;
-    for (size_t i = 0; i < len && in[i]; i++) {
+    for (size_t i = 0; i < len; i++) { /* len, not a NUL, ends the input */
         char c = in[i];
         if (c == '-' || c == ' ')
             continue;

@@ -336,6 +336,14 @@ void tc_router_tick(tc_router *r, int64_t now)
     tc_invites_tick(r, now);
 }
 
+/* Queued sessions end first: ending a ringing one frees its agent, who must not
+ * then be offered a session that is about to end too. */
+static gint by_state(gconstpointer a, gconstpointer b)
+{
+    const tc_session *x = *(tc_session *const *)a, *y = *(tc_session *const *)b;
+    return (int)x->state - (int)y->state;
+}
+
 void tc_router_shutdown(tc_router *r, int64_t now)
 {
     GPtrArray *open = g_ptr_array_new();
@@ -345,6 +353,7 @@ void tc_router_shutdown(tc_router *r, int64_t now)
     while (g_hash_table_iter_next(&it, &key, &value))
         if (((tc_session *)value)->state != TC_SESSION_ENDED)
             g_ptr_array_add(open, value);
+    g_ptr_array_sort(open, by_state);
     for (guint i = 0; i < open->len; i++)
         tc_router_session_finish(r, open->pdata[i], TC_END_SERVER_SHUTDOWN, now);
     tc_info("router: %u open sessions ended for shutdown", open->len);

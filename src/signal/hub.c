@@ -71,8 +71,7 @@ static void on_answered(void *user, int64_t session_id, int64_t agent_id)
                                 "session.answered",
                                 json_pack("{s:I, s:{s:s}}", "session_id", (json_int_t)session_id,
                                           "agent", "name", agent ? agent->display_name : "")));
-    if (agent)
-        tc_media_deliver_pending(srv, session_id, agent);
+    tc_media_bridge(srv->media, session_id);
 }
 
 static void on_ended(void *user, int64_t session_id, int64_t agent_id, tc_end_reason reason)
@@ -87,7 +86,7 @@ static void on_ended(void *user, int64_t session_id, int64_t agent_id, tc_end_re
     if (agent)
         tc_conn_event(agent, tc_protocol_event("session.ended", json_deep_copy(f)));
     json_decref(f);
-    tc_media_forget(srv, session_id);
+    tc_media_session_over(srv, session_id);
 }
 
 static void on_queues_changed(void *user)

@@ -1,9 +1,9 @@
 /*
- * media.c: offer, answer, candidate and hangup. In this version the server
- * relays them between the two sides of a session; the media relay will answer
- * them itself. A customer's offer and candidates sent while queued are kept
- * (the latest offer, a bounded number of candidates) and handed to the agent
- * right after it accepts, so the call needs no extra round trip.
+ * media.c: offer, candidate and hangup requests, and the relay's news for the
+ * browsers. Each browser's peer connection ends at the relay: the customer's
+ * offer is answered as soon as it joins (media comes up, and hold audio plays,
+ * while it waits), the agent's after it accepts; the relay bridges the two
+ * legs when the call is answered.
  */
 #include "server_internal.h"
 
@@ -13,102 +13,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tc_pending_media_free(gpointer p)
-{
-    tc_pending_media *m = p;
-    free(m->offer);
-    g_ptr_array_free(m->candidates, TRUE);
-    g_free(m);
-}
+#define ANSWER_MAX 16384
 
-static tc_pending_media *pending_for(tc_server *srv, int64_t session_id)
+/* The session this connection speaks for, and its side of the media. */
+static int side_of(tc_conn *c, int64_t *session_id, tc_media_side *side)
 {
-    tc_pending_media *m = g_hash_table_lookup(srv->pending, &session_id);
-    if (!m) {
-        m = g_new0(tc_pending_media, 1);
-        m->candidates = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
-        int64_t *key = g_new(int64_t, 1);
-        *key = session_id;
-        g_hash_table_insert(srv->pending, key, m);
-    }
-    return m;
-}
-
-void tc_media_forget(tc_server *srv, int64_t session_id)
-{
-    g_hash_table_remove(srv->pending, &session_id);
-}
-
-/* The fields relayed to the other side: the request's media fields and session_id. */
-static json_t *relayed_fields(const tc_request *req, int64_t session_id)
-{
-    json_t *f = json_pack("{s:I}", "session_id", (json_int_t)session_id);
-    static const char *const keys[] = {"sdp", "candidate", "sdpMid", "sdpMLineIndex"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        json_t *v = json_object_get(req->root, keys[i]);
-        if (v)
-            json_object_set(f, keys[i], v);
-    }
-    return f;
-}
-
-void tc_media_deliver_pending(tc_server *srv, int64_t session_id, tc_conn *agent)
-{
-    tc_pending_media *m = g_hash_table_lookup(srv->pending, &session_id);
-    if (!m || !m->offer)
-        return;
-    tc_conn_event(agent, tc_protocol_event("offer", json_pack("{s:I, s:s}", "session_id",
-                                                              (json_int_t)session_id, "sdp",
-                                                              m->offer)));
-    for (guint i = 0; i < m->candidates->len; i++)
-        tc_conn_event(agent, tc_protocol_event("candidate", json_deep_copy(m->candidates->pdata[i])));
-    tc_media_forget(srv, session_id);
-}
-
-/* The session this connection speaks for, and the connection on its other side
- * (NULL when that side is not connected, or not there yet). */
-static int peer_of(tc_conn *c, int64_t *session_id, tc_conn **peer)
-{
-    tc_server *srv = c->srv;
-    tc_session_info s;
-    *peer = NULL;
     if (c->role == TC_ROLE_CUSTOMER) {
+        tc_session_info s;
         *session_id = c->session_id;
-        if (tc_router_session_info(srv->router, c->session_id, &s) != 0)
+        *side = TC_SIDE_CUSTOMER;
+        if (tc_router_session_info(c->srv->router, c->session_id, &s) != 0)
             return -ENOENT;
-        if (s.state == TC_SESSION_ENDED)
-            return -ESTALE;
-        if (s.state == TC_SESSION_ANSWERED)
-            *peer = g_hash_table_lookup(srv->accounts, &s.agent_id);
-        return 0;
+        return s.state == TC_SESSION_ENDED ? -ESTALE : 0;
     }
     tc_agent_info info;
-    if (tc_router_agent_state(srv->router, c->account_id, &info) != 0 || !info.call_session_id)
+    if (tc_router_agent_state(c->srv->router, c->account_id, &info) != 0 || !info.call_session_id)
         return -EBADFD;
     *session_id = info.call_session_id;
-    *peer = g_hash_table_lookup(srv->customers, session_id);
+    *side = TC_SIDE_AGENT;
     return 0;
 }
 
-static void keep_for_later(tc_conn *c, tc_request *req, int64_t session_id)
+static void offer(tc_conn *c, tc_request *req, int64_t session_id, tc_media_side side)
 {
-    if (c->role != TC_ROLE_CUSTOMER || req->type == TC_MSG_ANSWER)
+    const char *sdp = tc_request_str(req, "sdp", "");
+    char *answer = malloc(ANSWER_MAX);
+    char why[160] = "";
+    if (!answer) {
+        tc_conn_error(c, req->id, "internal", "out of memory");
         return;
-    tc_pending_media *m = pending_for(c->srv, session_id);
-    if (req->type == TC_MSG_OFFER) {
-        free(m->offer);
-        m->offer = strdup(tc_request_str(req, "sdp", ""));
-        g_ptr_array_set_size(m->candidates, 0); /* a new offer, new ICE credentials */
-    } else if (m->candidates->len < TC_PENDING_CANDIDATES_MAX) {
-        g_ptr_array_add(m->candidates, relayed_fields(req, session_id));
     }
+    int rc = tc_media_offer(c->srv->media, session_id, side, sdp, strlen(sdp), answer, ANSWER_MAX,
+                            why, sizeof why);
+    if (rc) {
+        tc_info("session %" G_GINT64_FORMAT ": offer refused: %s", session_id, why);
+        tc_conn_error(c, req->id, "bad_sdp", why);
+    } else {
+        tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:s}", "sdp", answer)));
+    }
+    free(answer);
 }
 
 void tc_dispatch_media(tc_conn *c, tc_request *req)
 {
     int64_t session_id = 0;
-    tc_conn *peer = NULL;
-    int rc = peer_of(c, &session_id, &peer);
+    tc_media_side side;
+    int rc = side_of(c, &session_id, &side);
     if (rc) {
         tc_reply_router_error(c, req, rc);
         return;
@@ -121,10 +71,110 @@ void tc_dispatch_media(tc_conn *c, tc_request *req)
             tc_conn_reply(c, tc_protocol_reply(req, NULL));
         return;
     }
-    if (peer)
-        tc_conn_event(peer, tc_protocol_event(tc_protocol_type_name(req->type),
-                                              relayed_fields(req, session_id)));
+    if (req->type == TC_MSG_OFFER) {
+        offer(c, req, session_id, side);
+        return;
+    }
+    if (req->type == TC_MSG_ANSWER) {
+        tc_conn_error(c, req->id, "bad_state", "the relay answers offers; it sends none");
+        return;
+    }
+    const char *cand = tc_request_str(req, "candidate", "");
+    rc = tc_media_remote_candidate(c->srv->media, session_id, side, cand, strlen(cand));
+    if (rc == -ENOENT)
+        tc_conn_error(c, req->id, "bad_state", "send an offer first");
+    else if (rc)
+        tc_conn_error(c, req->id, "bad_request", "field 'candidate' is not an ICE candidate");
     else
-        keep_for_later(c, req, session_id);
-    tc_conn_reply(c, tc_protocol_reply(req, NULL));
+        tc_conn_reply(c, tc_protocol_reply(req, NULL));
+}
+
+/* ---- the relay's news ------------------------------------------------------- */
+
+static tc_conn *conn_of(tc_server *srv, int64_t session_id, tc_media_side side)
+{
+    if (side == TC_SIDE_CUSTOMER)
+        return g_hash_table_lookup(srv->customers, &session_id);
+    tc_session_info s;
+    if (tc_router_session_info(srv->router, session_id, &s) != 0 || !s.agent_id)
+        return NULL;
+    return g_hash_table_lookup(srv->accounts, &s.agent_id);
+}
+
+static void on_candidate(void *user, int64_t session_id, tc_media_side side,
+                         const char *candidate, const char *mid, int mline)
+{
+    tc_conn *c = conn_of(user, session_id, side);
+    if (c)
+        tc_conn_event(c, tc_protocol_event("candidate",
+                                           json_pack("{s:I, s:s, s:s, s:i}", "session_id",
+                                                     (json_int_t)session_id, "candidate",
+                                                     candidate, "sdpMid", mid, "sdpMLineIndex",
+                                                     mline)));
+}
+
+static void on_state(void *user, int64_t session_id, tc_media_side side, tc_media_state state)
+{
+    tc_server *srv = user;
+    tc_conn *c = conn_of(srv, session_id, side);
+    if (c)
+        tc_conn_event(c, tc_protocol_event("media.state",
+                                           json_pack("{s:I, s:s}", "session_id",
+                                                     (json_int_t)session_id, "state",
+                                                     tc_media_state_name(state))));
+    if (state == TC_MEDIA_FAILED) {
+        tc_warn("session %" G_GINT64_FORMAT ": %s media failed", session_id,
+                side == TC_SIDE_CUSTOMER ? "customer" : "agent");
+        tc_router_end(srv->router, session_id, TC_END_FAILED, tc_server_now());
+    }
+}
+
+static void on_stats(void *user, int64_t session_id, tc_media_side side,
+                     const tc_leg_stats *stats)
+{
+    tc_server *srv = user;
+    tc_leg_stats *kept = g_hash_table_lookup(srv->media_stats, &session_id);
+    if (!kept) {
+        int64_t *key = g_new(int64_t, 1);
+        *key = session_id;
+        kept = g_new0(tc_leg_stats, 2);
+        g_hash_table_insert(srv->media_stats, key, kept);
+    }
+    kept[side] = *stats;
+}
+
+tc_media_events tc_media_events_for(tc_server *srv)
+{
+    return (tc_media_events){
+        .user = srv, .candidate = on_candidate, .state = on_state, .stats = on_stats};
+}
+
+/* A short JSON summary of both legs, kept with the session record. */
+void tc_media_session_over(tc_server *srv, int64_t session_id)
+{
+    tc_media_end(srv->media, session_id);
+    tc_leg_stats *kept = g_hash_table_lookup(srv->media_stats, &session_id);
+    if (!kept)
+        return;
+    json_t *legs = json_object();
+    static const char *const names[] = {"customer", "agent"};
+    for (int side = 0; side < 2; side++) {
+        const tc_leg_stats *st = &kept[side];
+        if (!st->rx_packets && !st->tx_packets)
+            continue;
+        json_object_set_new(legs, names[side],
+                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "rx_packets",
+                                      (json_int_t)st->rx_packets, "tx_packets",
+                                      (json_int_t)st->tx_packets, "rx_dropped",
+                                      (json_int_t)st->rx_dropped, "plis_rx",
+                                      (json_int_t)st->plis_rx, "nacks_rx",
+                                      (json_int_t)st->nacks_rx, "pair", st->pair_type, "srtp",
+                                      st->srtp_profile));
+    }
+    char *text = json_dumps(legs, JSON_COMPACT);
+    json_decref(legs);
+    if (text && tc_store_session_media_summary(srv->store, session_id, text) != 0)
+        tc_warn("session %" G_GINT64_FORMAT ": media summary not recorded", session_id);
+    free(text);
+    g_hash_table_remove(srv->media_stats, &session_id);
 }

@@ -245,10 +245,15 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
     srv->customers = g_hash_table_new(g_int64_hash, g_int64_equal);
     srv->accounts = g_hash_table_new(g_int64_hash, g_int64_equal);
     srv->per_addr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    srv->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-                                         tc_pending_media_free);
+    srv->media_stats = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     srv->auth_tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     srv->kdf_pool = g_thread_pool_new(tc_login_check, srv, 1, FALSE, NULL);
+    tc_media_events media_events = tc_media_events_for(srv);
+    srv->media = tc_media_create(cfg, &media_events);
+    if (!srv->media) {
+        tc_server_destroy(srv);
+        return NULL;
+    }
     tc_router_events events = tc_hub_events(srv);
     srv->router = tc_router_create(cfg, store, &events, key);
     sodium_memzero(key, sizeof key);
@@ -291,7 +296,8 @@ void tc_server_destroy(tc_server *srv)
     g_hash_table_destroy(srv->customers);
     g_hash_table_destroy(srv->accounts);
     g_hash_table_destroy(srv->per_addr);
-    g_hash_table_destroy(srv->pending);
+    tc_media_destroy(srv->media);
+    g_hash_table_destroy(srv->media_stats);
     g_hash_table_destroy(srv->auth_tokens);
     g_free(srv);
 }

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include "telecounter/media.h"
 #include "telecounter/protocol.h"
 #include "telecounter/router.h"
 #include "telecounter/server.h"
@@ -18,7 +19,6 @@
 
 #define TC_OUT_MAX_MESSAGES 1024
 #define TC_OUT_MAX_BYTES (4u << 20)
-#define TC_PENDING_CANDIDATES_MAX 64
 
 typedef struct tc_out_msg {
     size_t len;
@@ -48,11 +48,6 @@ typedef struct tc_conn {
     bool login_pending;
 } tc_conn;
 
-typedef struct tc_pending_media {
-    char *offer;            /* the latest offer's SDP */
-    GPtrArray *candidates;  /* of json_t* */
-} tc_pending_media;
-
 typedef struct tc_auth_token {
     int64_t account_id;
     char role[16];
@@ -71,7 +66,8 @@ struct tc_server {
     GHashTable *customers;   /* int64 session id -> tc_conn* */
     GHashTable *accounts;    /* int64 account id -> tc_conn* */
     GHashTable *per_addr;    /* address -> int count, as a pointer */
-    GHashTable *pending;     /* int64 session id -> tc_pending_media* (owned) */
+    tc_media *media;
+    GHashTable *media_stats; /* int64 session id -> tc_leg_stats[2] (owned), latest */
     GHashTable *auth_tokens; /* token -> tc_auth_token* (owned) */
     GThreadPool *kdf_pool;
     uint64_t next_conn_id;
@@ -112,9 +108,9 @@ const tc_auth_token *tc_auth_lookup(tc_server *srv, const char *token, int64_t n
 
 /* media.c */
 void tc_dispatch_media(tc_conn *c, tc_request *req);
-void tc_media_deliver_pending(tc_server *srv, int64_t session_id, tc_conn *agent);
-void tc_media_forget(tc_server *srv, int64_t session_id);
-void tc_pending_media_free(gpointer p);
+tc_media_events tc_media_events_for(tc_server *srv);
+/* The session ended: its media goes, and a summary is kept with the record. */
+void tc_media_session_over(tc_server *srv, int64_t session_id);
 
 /* hub.c */
 tc_router_events tc_hub_events(tc_server *srv);

@@ -104,8 +104,8 @@ static void test_handshake_and_keys(void **state)
     tc_srtp *client = tc_srtp_create(pc, c_local, c_remote);
     assert_non_null(server);
     assert_non_null(client);
-    uint8_t pkt[200 + TC_SRTP_MAX_TRAILER] = {0x80, 111, 0x12, 0x34, 0, 0, 0, 1, 0xde, 0xad, 0xbe,
-                                              0xef};
+    uint8_t pkt[200 + TC_SRTP_MAX_TRAILER] = {0x80, 111, 0x12, 0x34, 0,    0,
+                                              0,    1,   0xde, 0xad, 0xbe, 0xef};
     memset(pkt + 12, 0x55, 100);
     size_t len = 112;
     assert_int_equal(tc_srtp_protect_rtp(server, pkt, &len, sizeof pkt), 0);
@@ -144,8 +144,8 @@ static void test_wrong_fingerprint_fails(void **state)
 static void test_garbage_does_not_crash(void **state)
 {
     pair *p = *state;
-    p->server = tc_dtls_create(p->server_ctx, tc_dtls_ctx_fingerprint(p->client_ctx), true,
-                               on_send, &p->to_client);
+    p->server = tc_dtls_create(p->server_ctx, tc_dtls_ctx_fingerprint(p->client_ctx), true, on_send,
+                               &p->to_client);
     uint8_t junk[300];
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (uint8_t)(i * 37 + 22);

@@ -105,6 +105,18 @@ static void test_id15_stops(void **state)
     assert_int_equal(h.ext_count, 1);
 }
 
+static void test_id0_is_padding(void **state)
+{
+    (void)state;
+    /* 0x05 has id 0: one padding byte, its length nibble ignored */
+    uint8_t p[] = {0x90, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xBE, 0xDE, 0, 1, 0x05, 0x10, 7, 0};
+    tc_rtp_header h;
+    assert_int_equal(tc_rtp_parse(p, sizeof p, &h), 0);
+    assert_int_equal(h.ext_count, 1);
+    assert_int_equal(h.ext[0].id, 1);
+    assert_int_equal(h.ext[0].offset, 18);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -272,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_fields_two_byte_padding),
         cmocka_unit_test(test_plain_and_other_profile),
         cmocka_unit_test(test_id15_stops),
+        cmocka_unit_test(test_id0_is_padding),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_ext_limit),

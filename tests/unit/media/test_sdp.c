@@ -648,6 +648,24 @@ static void test_answer_shapes(void **state)
     assert_int_equal(again.media[1].port, 0);
 }
 
+/* Found by fuzz_sdp (corpus/sdp/crash-nomid): an m-line without a mid was
+ * accepted and answered with an empty a=mid, which does not parse. */
+static void test_answer_without_mid(void **state)
+{
+    (void)state;
+    text_len = 0;
+    append("v=0\na=g \r\nm=audio 2 UDP/T/RTP/SAVPF 0\r\na=rtpmap:0 PCMU/8001\r\n");
+    assert_int_equal(parse_text(), 0);
+    assert_int_equal(tc_sdp_check_webrtc(&sdp, why, sizeof why), -EINVAL);
+    tc_sdp_prefs prefs = {.audio = "PCMU"};
+    tc_sdp_choice ch[TC_SDP_MAX_MEDIA];
+    assert_int_equal(answer_with(&prefs, ch), 0);
+    assert_false(ch[0].accepted);
+    assert_has("m=audio 0 UDP/T/RTP/SAVPF 0\r\n");
+    assert_lacks("a=mid");
+    assert_lacks("BUNDLE");
+}
+
 static void test_answer_candidates_and_space(void **state)
 {
     (void)state;
@@ -728,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_candidates),
         cmocka_unit_test(test_candidates_bad),
         cmocka_unit_test(test_answer_shapes),
+        cmocka_unit_test(test_answer_without_mid),
         cmocka_unit_test(test_answer_candidates_and_space),
         cmocka_unit_test(test_fingerprint_choice),
     };

@@ -1,0 +1,213 @@
+/*
+ * relay.c: what crosses from one leg of a call to the other, on their worker.
+ *
+ * RTP: the stream is found by payload type; payload type, SSRC and header
+ * extension ids are rewritten to what the other leg negotiated; sequence
+ * numbers and timestamps pass through, shifted only when the source of an
+ * outgoing stream changes (hold audio, then the agent), so that the receiver
+ * sees one continuous stream. RTCP: feedback (NACK, PLI, FIR, REMB, capped at
+ * media.max_bitrate_bps) is forwarded with its SSRCs translated, behind an
+ * empty receiver report; sender and receiver reports end here. No allocation,
+ * no lock, no log on this path.
+ */
+#include "media_internal.h"
+
+#include "telecounter/rtcp.h"
+#include "telecounter/rtp.h"
+
+#include <errno.h>
+#include <string.h>
+
+static int stream_by_pt(tc_leg *leg, uint8_t pt, bool *is_rtx)
+{
+    int n;
+    tc_relay_stream *s = tc_leg_streams(leg, &n);
+    for (int i = 0; i < n; i++) {
+        if (!s[i].accepted)
+            continue;
+        if (s[i].pt == pt || (s[i].rtx_pt && s[i].rtx_pt == pt)) {
+            *is_rtx = s[i].pt != pt;
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int stream_of_kind(tc_leg *leg, tc_sdp_kind kind)
+{
+    int n;
+    tc_relay_stream *s = tc_leg_streams(leg, &n);
+    for (int i = 0; i < n; i++)
+        if (s[i].accepted && s[i].kind == kind)
+            return i;
+    return -1;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, size_t len,
+                          size_t cap)
+{
+    int n;
+    tc_relay_stream *s = &tc_leg_streams(leg, &n)[i];
+    uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
+    uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+    int64_t now_us = g_get_monotonic_time();
+    if (!s->out_started) {
+        s->out_started = true;
+        s->seq_offset = 0;
+        s->ts_offset = 0;
+    } else if (source != s->out_source) {
+        uint32_t elapsed = (uint32_t)((now_us - s->last_us) * (int64_t)s->clock_rate / 1000000);
+        s->seq_offset = (uint16_t)(s->last_seq + 1 - seq);
+        s->ts_offset = s->last_ts + (elapsed ? elapsed : 1) - ts;
+    }
+    s->out_source = source;
+    s->last_seq = (uint16_t)(seq + s->seq_offset);
+    s->last_ts = ts + s->ts_offset;
+    s->last_us = now_us;
+    buf[2] = (uint8_t)(s->last_seq >> 8);
+    buf[3] = (uint8_t)s->last_seq;
+    put32(buf + 4, s->last_ts);
+    put32(buf + 8, s->out_ssrc);
+    tc_leg_send_rtp(leg, buf, len, cap);
+}
+
+int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
+{
+    tc_rtp_header h;
+    bool rtx = false;
+    if (tc_rtp_parse(buf, len, &h) != 0)
+        return -EINVAL;
+    int i = stream_by_pt(from, h.pt, &rtx);
+    if (i < 0)
+        return -EINVAL;
+    int n;
+    tc_relay_stream *src = &tc_leg_streams(from, &n)[i];
+    if (rtx && !src->in_rtx_ssrc)
+        src->in_rtx_ssrc = h.ssrc;
+    else if (!rtx && !src->in_ssrc)
+        src->in_ssrc = h.ssrc;
+    if (!to)
+        return 0;
+    int j = stream_of_kind(to, src->kind);
+    if (j < 0)
+        return 0;
+    tc_relay_stream *dst = &tc_leg_streams(to, &n)[j];
+    if (rtx && !dst->rtx_pt)
+        return 0;
+    if (h.ext_count)
+        tc_rtp_rewrite_ext_ids(buf, len, &h, tc_leg_ext_map_to(from, to));
+    tc_rtp_set_pt(buf, len, rtx ? dst->rtx_pt : dst->pt);
+    if (rtx) {
+        tc_rtp_set_ssrc(buf, len, dst->out_rtx_ssrc);
+        tc_leg_send_rtp(to, buf, len, TC_PACKET_CAP);
+    } else {
+        tc_relay_send_stream(to, j, h.ssrc, buf, len, TC_PACKET_CAP);
+    }
+    return 0;
+}
+
+/* The feedback of one packet, counted; REMB rewritten with the cap. Returns
+ * the bytes appended to out, or 0 to leave the packet out. */
+static size_t take_feedback(tc_leg *from, const tc_rtcp_packet *pkt, uint8_t *out, size_t cap)
+{
+    tc_rtcp_fb fb;
+    if (tc_rtcp_parse_fb(pkt, &fb) != 0 || fb.kind == TC_RTCP_FB_TWCC)
+        return 0;
+    tc_leg_stats *st = tc_leg_stats_of(from);
+    st->plis_rx += fb.kind == TC_RTCP_FB_PLI;
+    st->firs_rx += fb.kind == TC_RTCP_FB_FIR;
+    st->nacks_rx += fb.kind == TC_RTCP_FB_NACK;
+    if (fb.kind == TC_RTCP_FB_REMB) {
+        uint64_t cap_bps = tc_leg_max_bitrate_bps(from);
+        int w = tc_rtcp_write_remb(out, cap, fb.sender_ssrc,
+                                   fb.remb_bitrate_bps < cap_bps ? fb.remb_bitrate_bps : cap_bps,
+                                   fb.remb_ssrcs, fb.remb_ssrc_count);
+        return w > 0 ? (size_t)w : 0;
+    }
+    if (pkt->len > cap)
+        return 0;
+    memcpy(out, pkt->data, pkt->len);
+    return pkt->len;
+}
+
+/* Translation of the SSRCs `from` knows (ours on that leg) to the ones the
+ * senders on `to` use. */
+static size_t ssrc_pairs(tc_leg *from, tc_leg *to, tc_rtcp_ssrc_pair *pairs)
+{
+    int n, m;
+    tc_relay_stream *fs = tc_leg_streams(from, &n);
+    tc_relay_stream *ts = tc_leg_streams(to, &m);
+    size_t count = 0;
+    for (int i = 0; i < n; i++) {
+        int j = fs[i].accepted ? stream_of_kind(to, fs[i].kind) : -1;
+        if (j < 0)
+            continue;
+        pairs[count++] = (tc_rtcp_ssrc_pair){fs[i].out_ssrc, ts[j].in_ssrc};
+        if (fs[i].out_rtx_ssrc && ts[j].in_rtx_ssrc)
+            pairs[count++] = (tc_rtcp_ssrc_pair){fs[i].out_rtx_ssrc, ts[j].in_rtx_ssrc};
+    }
+    return count;
+}
+
+/* An empty receiver report: a compound must start with SR or RR. */
+static size_t empty_rr(uint8_t *out, uint32_t ssrc)
+{
+    out[0] = 0x80;
+    out[1] = 201;
+    out[2] = 0;
+    out[3] = 1;
+    put32(out + 4, ssrc);
+    return 8;
+}
+
+int tc_relay_on_rtcp(tc_leg *from, tc_leg *to, const uint8_t *buf, size_t len)
+{
+    uint8_t out[TC_PACKET_CAP];
+    int n;
+    tc_relay_stream *ts = to ? tc_leg_streams(to, &n) : NULL;
+    uint32_t sender = ts && n > 0 ? ts[0].out_ssrc : 0;
+    size_t used = empty_rr(out, sender);
+    tc_rtcp_iter it;
+    tc_rtcp_packet pkt;
+    tc_rtcp_iter_init(&it, buf, len);
+    int rc;
+    while ((rc = tc_rtcp_iter_next(&it, &pkt)) == 1) {
+        if (pkt.pt == 205 || pkt.pt == 206)
+            used += take_feedback(from, &pkt, out + used, TC_MAX_PACKET - used);
+    }
+    if (rc < 0)
+        return -EINVAL;
+    if (!to || used == 8)
+        return 0;
+    tc_rtcp_ssrc_pair pairs[2 * TC_SDP_MAX_MEDIA];
+    size_t np = ssrc_pairs(from, to, pairs);
+    if (tc_rtcp_rewrite_feedback(out, used, sender, pairs, np) < 0)
+        return -EINVAL;
+    tc_leg_send_rtcp(to, out, used, sizeof out);
+    return 0;
+}
+
+void tc_relay_request_keyframe(tc_leg *leg)
+{
+    int n;
+    tc_relay_stream *s = tc_leg_streams(leg, &n);
+    for (int i = 0; i < n; i++) {
+        if (!s[i].accepted || s[i].kind != TC_SDP_VIDEO || !s[i].in_ssrc)
+            continue;
+        uint8_t out[TC_PACKET_CAP];
+        size_t used = empty_rr(out, s[i].out_ssrc);
+        int w = tc_rtcp_write_pli(out + used, sizeof out - used, s[i].out_ssrc, s[i].in_ssrc);
+        if (w <= 0)
+            continue;
+        tc_leg_send_rtcp(leg, out, used + (size_t)w, sizeof out);
+        tc_leg_stats_of(leg)->plis_tx++;
+    }
+}

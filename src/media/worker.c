@@ -1,0 +1,102 @@
+/*
+ * worker.c: a media worker is a thread running its own GMainContext. Its legs
+ * are its own: only code running on that thread touches them, so forwarding a
+ * packet from one leg of a call to the other is a function call, with no lock.
+ * The control thread reaches a worker only through tc_worker_post.
+ */
+#include "media_internal.h"
+
+#include "telecounter/log.h"
+
+#include <stdio.h>
+
+struct tc_worker {
+    int index;
+    const tc_media_shared *shared;
+    GMainContext *ctx;
+    GMainLoop *loop;
+    GThread *thread;
+    GHashTable *legs; /* TC_LEG_KEY -> tc_leg* (owned); this thread only */
+};
+
+static void destroy_leg(gpointer p)
+{
+    tc_leg_destroy(p);
+}
+
+static gpointer run(gpointer data)
+{
+    tc_worker *w = data;
+    g_main_context_push_thread_default(w->ctx);
+    g_main_loop_run(w->loop);
+    /* Legs die on their own thread: their libnice agents belong to this context. */
+    g_hash_table_destroy(w->legs);
+    w->legs = NULL;
+    g_main_context_pop_thread_default(w->ctx);
+    return NULL;
+}
+
+tc_worker *tc_worker_start(int index, const tc_media_shared *shared)
+{
+    tc_worker *w = g_new0(tc_worker, 1);
+    w->index = index;
+    w->shared = shared;
+    w->ctx = g_main_context_new();
+    w->loop = g_main_loop_new(w->ctx, FALSE);
+    w->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, destroy_leg);
+    char name[16];
+    snprintf(name, sizeof name, "tc-media-%d", index);
+    w->thread = g_thread_new(name, run, w);
+    return w;
+}
+
+static gboolean quit(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_REMOVE;
+}
+
+void tc_worker_stop(tc_worker *w)
+{
+    if (!w)
+        return;
+    g_main_context_invoke(w->ctx, quit, w->loop);
+    g_thread_join(w->thread);
+    g_main_loop_unref(w->loop);
+    g_main_context_unref(w->ctx);
+    g_free(w);
+}
+
+GMainContext *tc_worker_context(tc_worker *w)
+{
+    return w->ctx;
+}
+
+const tc_media_shared *tc_worker_shared(tc_worker *w)
+{
+    return w->shared;
+}
+
+void tc_worker_post(tc_worker *w, GSourceFunc fn, gpointer msg, GDestroyNotify free_msg)
+{
+    g_main_context_invoke_full(w->ctx, G_PRIORITY_DEFAULT, fn, msg, free_msg);
+}
+
+tc_leg *tc_worker_leg(tc_worker *w, int64_t session_id, tc_media_side side)
+{
+    int64_t key = TC_LEG_KEY(session_id, side);
+    return g_hash_table_lookup(w->legs, &key);
+}
+
+void tc_worker_add_leg(tc_worker *w, tc_leg *leg)
+{
+    int64_t *key = g_new(int64_t, 1);
+    *key = TC_LEG_KEY(tc_leg_session(leg), tc_leg_side(leg));
+    g_hash_table_replace(w->legs, key, leg);
+}
+
+void tc_worker_remove_leg(tc_worker *w, tc_leg *leg)
+{
+    int64_t key = TC_LEG_KEY(tc_leg_session(leg), tc_leg_side(leg));
+    g_hash_table_remove(w->legs, &key);
+}

@@ -1,0 +1,108 @@
+/*
+ * peer: a native WebRTC test peer for telecounter. It speaks the signaling
+ * protocol (docs/protocol.md) over WSS as a customer or an agent, offers like
+ * a browser (BUNDLE of Opus audio and VP8 video, rtcp-mux, trickle ICE),
+ * runs ICE (libnice, controlling), DTLS (client) and SRTP, sends an Opus sine
+ * tone and synthetic VP8-shaped video, and measures what it receives: the
+ * tone's dominant frequency, video loss from the sender's own sequence
+ * numbers, one-way latency from the sender's timestamps (same host, same
+ * clock), and PLI/FIR counts.
+ *
+ * Thread: everything runs on the GMainLoop given to tc_peer_env_create; many
+ * peers share one env (one lws context, one DTLS certificate). Nothing here
+ * is global, so a load generator may run hundreds of peers in one process.
+ * Network: peers gather ICE candidates on loopback only and ignore remote
+ * candidates that are not loopback (TESTING.md).
+ */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tc_peer_env tc_peer_env;
+typedef struct tc_peer tc_peer;
+
+typedef enum { TC_PEER_CUSTOMER, TC_PEER_AGENT } tc_peer_role;
+
+typedef struct {
+    const char *url;         /* wss://127.0.0.1:PORT/ws */
+    tc_peer_role role;       /* customer: desk or invite_code; agent: username, password */
+    const char *desk;        /* customer.join */
+    const char *invite_code; /* customer.redeem instead of join, when set */
+    const char *username;
+    const char *password;
+    const char *name;            /* for log lines; NULL: the role */
+    unsigned tone_hz;            /* 0: 440 for a customer, 660 for an agent */
+    unsigned video_kbps;         /* 0: 1500 */
+    unsigned duration_s;         /* of the call, from answer (customer) or accept (agent) */
+    unsigned answer_timeout_s;   /* customer: how long to wait in the queue; 0: 60 */
+    bool queue_only;             /* customer: stay queued duration_s, then leave */
+    unsigned pli_interval_ms;    /* send a PLI to the other side this often (0: never) */
+    const char *local_address;   /* ICE gathers here; NULL: 127.0.0.1 (loopback only) */
+} tc_peer_config;
+
+/* What one media session measured. Counters are packets unless named. */
+typedef struct {
+    uint64_t audio_sent, audio_received, audio_lost, audio_decoded_frames;
+    uint64_t video_sent, video_received, video_lost, video_frames_sent;
+    uint64_t video_bytes_sent;
+    double video_loss; /* lost / expected, from the sender's own sequence numbers */
+    uint64_t rtx_received, rtcp_received, srtp_errors;
+    uint64_t keyframes_sent, keyframes_received;
+    uint64_t plis_received, firs_received, plis_sent;
+    int64_t latency_p50_us, latency_p99_us, latency_max_us; /* -1: no samples */
+    double dominant_hz;      /* median over analyzed windows; 0: none */
+    uint64_t tone_windows;   /* analyzed windows with sound */
+    uint64_t hold_audio_packets; /* audio received before analysis began (queued) */
+    uint64_t hold_audio_voiced;  /* windows with sound among them */
+    bool ice_connected, dtls_connected;
+    char ice_pair[160];
+    char srtp_profile[48];
+    int64_t offer_to_dtls_ms; /* -1: never connected */
+} tc_peer_media_stats;
+
+typedef struct {
+    bool ok;          /* the run went as planned (expectations are the caller's) */
+    char error[160];  /* why not, when !ok */
+    char role[16];
+    int64_t session_id;
+    bool answered;
+    char media_state[24]; /* the last media.state event, "" if none */
+    tc_peer_media_stats media;
+} tc_peer_results;
+
+/* Called once per peer when it has finished (well or not), from the loop. The
+ * peer may be destroyed inside it. */
+typedef void (*tc_peer_done_fn)(tc_peer *peer, const tc_peer_results *r, void *user);
+
+/* NULL on failure (logged). Initialises libsrtp2 once for the process. */
+tc_peer_env *tc_peer_env_create(GMainLoop *loop);
+void tc_peer_env_destroy(tc_peer_env *env);
+
+/* cfg's strings must outlive the peer. NULL on failure. */
+tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_done_fn done,
+                        void *user);
+/* Connects and runs the role's script. 0 or a negative errno; on an error
+ * return done is never called. */
+int tc_peer_start(tc_peer *p);
+void tc_peer_destroy(tc_peer *p);
+
+/* The results as a JSON object (new reference). */
+json_t *tc_peer_results_json(const tc_peer_results *r);
+
+/* ---- loopback self-test: two media sessions wired in-process ------------ */
+
+typedef struct {
+    unsigned duration_s;
+    unsigned video_kbps;
+    unsigned pli_interval_ms; /* the offerer asks the answerer for keyframes */
+} tc_peer_selftest_config;
+
+/* Runs an offerer (440 Hz) and an answerer (660 Hz) on loop for duration_s,
+ * both on 127.0.0.1; fills out[0] (offerer) and out[1]. 0 when both
+ * connected, else a negative errno (results still filled). */
+int tc_peer_selftest(GMainLoop *loop, const tc_peer_selftest_config *cfg,
+                     tc_peer_results out[2]);
