@@ -3,8 +3,9 @@
  * context keyed from the DTLS handshake (RFC 5764). Protect and unprotect work
  * in place; protect needs TC_SRTP_MAX_TRAILER spare bytes after the packet.
  *
- * Thread: a tc_srtp belongs to the worker that owns its leg. tc_srtp_init runs
- * once in the process before any worker starts.
+ * Thread: a tc_srtp belongs to the worker that owns its leg. tc_srtp_init must
+ * have run before the first tc_srtp_create (tc_media_create calls it; calling
+ * it again does nothing).
  */
 #pragma once
 

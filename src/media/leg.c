@@ -192,10 +192,10 @@ static void arm_dtls_timer(tc_leg *leg)
 static void dtls_connected(tc_leg *leg)
 {
     uint8_t local[TC_SRTP_MAX_KEY_SALT], remote[TC_SRTP_MAX_KEY_SALT];
-    if (tc_dtls_srtp_keys(leg->dtls, &leg->profile, local, remote) != 0 ||
-        !(leg->srtp = tc_srtp_create(leg->profile, local, remote))) {
-        tc_warn("media %" G_GINT64_FORMAT "/%d: no usable SRTP profile", leg->session_id,
-                leg->side);
+    int rc = tc_dtls_srtp_keys(leg->dtls, &leg->profile, local, remote);
+    if (rc != 0 || !(leg->srtp = tc_srtp_create(leg->profile, local, remote))) {
+        tc_warn("media %" G_GINT64_FORMAT "/%d: no usable SRTP profile (%d, profile %d)",
+                leg->session_id, leg->side, rc, (int)leg->profile);
         tc_media_post_state(leg->sh, leg->session_id, leg->side, TC_MEDIA_FAILED);
         return;
     }

@@ -226,7 +226,7 @@ tc_media *tc_media_create(const tc_config *cfg, const tc_media_events *events)
     m->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     m->shared.cfg = cfg;
     m->shared.media = m;
-    m->shared.dtls = tc_dtls_ctx_create();
+    m->shared.dtls = tc_srtp_init() == 0 ? tc_dtls_ctx_create() : NULL;
     int frames = tc_hold_audio_make(&m->hold_frames, &m->hold_offsets, &m->hold_lens);
     if (!m->shared.dtls || frames < 0) {
         tc_media_destroy(m);

@@ -6,6 +6,7 @@
 #include "telecounter/srtp.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <stdbool.h>
 #include <srtp2/srtp.h>
 #include <stdlib.h>
@@ -17,7 +18,14 @@ struct tc_srtp {
 
 int tc_srtp_init(void)
 {
-    return srtp_init() == srtp_err_status_ok ? 0 : -EIO;
+    /* libsrtp2's crypto kernel is process-wide; without it no session can be made. */
+    static gsize done = 0;
+    static int rc = 0;
+    if (g_once_init_enter(&done)) {
+        rc = srtp_init() == srtp_err_status_ok ? 0 : -EIO;
+        g_once_init_leave(&done, 1);
+    }
+    return rc;
 }
 
 size_t tc_srtp_key_len(tc_srtp_profile p)
