@@ -317,9 +317,7 @@ void tc_dispatch_account(tc_conn *c, tc_request *req)
         break;
     case TC_MSG_STATS_LIVE:
         tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:o}", "stats",
-                                                          tc_stats_live(srv->cfg, srv->router,
-                                                                        srv->store,
-                                                                        tc_server_now()))));
+                                                          tc_stats_live(srv->cfg, srv->router, srv->store, &srv->history, srv->media_stats, tc_server_now()))));
         break;
     case TC_MSG_QUEUE_WATCH:
         c->watching = true;

@@ -1,23 +1,20 @@
 /*
  * http.c: the HTTP endpoints that are not plain files: /healthz, /readyz,
  * GET /api/v1/stats/live (ops bearer token) and /i/<code> (the customer page,
- * whatever the code; the page redeems it). Also protocol 0's duties for lws:
- * keeping the vhost's SSL_CTX for certificate reloads.
+ * whatever the code; the page redeems it), and POST /api/v1/evidence (a still
+ * an agent took during a call, stored with its SHA-256). Also keeps the vhost's
+ * SSL_CTX for certificate reloads.
  */
 #include "server_internal.h"
 
 #include "telecounter/log.h"
 #include "telecounter/stats.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct http_pss {
-    char *body; /* malloc'd, sent on the writeable callback */
-    size_t len;
-} http_pss;
-
-static int respond(struct lws *wsi, http_pss *pss, unsigned status, const char *type, char *body)
+static int respond(struct lws *wsi, tc_http_pss *pss, unsigned status, const char *type, char *body)
 {
     uint8_t buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     size_t len = strlen(body);
@@ -34,25 +31,30 @@ static int respond(struct lws *wsi, http_pss *pss, unsigned status, const char *
     return 0;
 }
 
-static int text(struct lws *wsi, http_pss *pss, unsigned status, const char *msg)
+static int text(struct lws *wsi, tc_http_pss *pss, unsigned status, const char *msg)
 {
     return respond(wsi, pss, status, "text/plain; charset=utf-8", strdup(msg));
 }
 
-static int stats_live(tc_server *srv, struct lws *wsi, http_pss *pss)
+static const tc_auth_token *bearer(tc_server *srv, struct lws *wsi)
 {
     char auth[256] = "";
     lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
     const char *prefix = "Bearer ";
+    return strncmp(auth, prefix, strlen(prefix)) == 0
+               ? tc_auth_lookup(srv, auth + strlen(prefix), tc_server_now())
+               : NULL;
+}
+
+static int stats_live(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
+{
     int64_t now = tc_server_now();
-    const tc_auth_token *t = strncmp(auth, prefix, strlen(prefix)) == 0
-                                 ? tc_auth_lookup(srv, auth + strlen(prefix), now)
-                                 : NULL;
+    const tc_auth_token *t = bearer(srv, wsi);
     if (!t)
         return text(wsi, pss, 401, "log in as ops and send Authorization: Bearer AUTH_TOKEN\n");
     if (strcmp(t->role, "ops") != 0)
         return text(wsi, pss, 403, "ops accounts only\n");
-    json_t *stats = tc_stats_live(srv->cfg, srv->router, srv->store, now);
+    json_t *stats = tc_stats_live(srv->cfg, srv->router, srv->store, &srv->history, srv->media_stats, now);
     char *body = json_dumps(stats, JSON_COMPACT);
     json_decref(stats);
     return respond(wsi, pss, 200, "application/json", body);
@@ -68,11 +70,90 @@ static int customer_page(tc_server *srv, struct lws *wsi)
     return 0;
 }
 
-static int route(tc_server *srv, struct lws *wsi, http_pss *pss)
+static void refuse_upload(tc_http_pss *pss, unsigned status, const char *msg)
+{
+    if (!pss->verdict) {
+        pss->verdict = status;
+        snprintf(pss->verdict_msg, sizeof pss->verdict_msg, "%s\n", msg);
+    }
+}
+
+/* Checks who uploads what before the body arrives; the verdict is answered
+ * after it, so that the client reads a status rather than a reset. */
+static void evidence_start(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
+{
+    memset(pss, 0, sizeof *pss);
+    const tc_auth_token *t = bearer(srv, wsi);
+    char arg[48] = "", length[24] = "";
+    tc_session_row row;
+    lws_hdr_copy(wsi, pss->mime, sizeof pss->mime, WSI_TOKEN_HTTP_CONTENT_TYPE);
+    lws_hdr_copy(wsi, length, sizeof length, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    const char *value = lws_get_urlarg_by_name(wsi, "session_id=", arg, (int)sizeof arg);
+    if (value)
+        pss->session_id = g_ascii_strtoll(value, NULL, 10);
+    if (!t)
+        refuse_upload(pss, 401, "log in and send Authorization: Bearer AUTH_TOKEN");
+    else if (strcmp(t->role, "agent") != 0)
+        refuse_upload(pss, 403, "agents only");
+    else if (pss->session_id <= 0 || tc_store_session_get(srv->store, pss->session_id, &row) ||
+             row.agent_id != t->account_id)
+        refuse_upload(pss, 404, "no session of yours with that id");
+    else if (strcmp(pss->mime, "image/jpeg") != 0 && strcmp(pss->mime, "image/png") != 0)
+        refuse_upload(pss, 400, "Content-Type must be image/jpeg or image/png");
+    else if (g_ascii_strtoull(length, NULL, 10) > TC_EVIDENCE_MAX_BYTES)
+        refuse_upload(pss, 413, "at most 8 MiB");
+    if (t)
+        pss->account_id = t->account_id;
+    pss->upload = g_byte_array_new();
+}
+
+static void evidence_body(tc_http_pss *pss, const void *in, size_t len)
+{
+    if (pss->verdict || !pss->upload)
+        return;
+    if (pss->upload->len + len > TC_EVIDENCE_MAX_BYTES)
+        refuse_upload(pss, 413, "at most 8 MiB");
+    else
+        g_byte_array_append(pss->upload, in, (guint)len);
+}
+
+static int evidence_done(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
+{
+    if (!pss->verdict && pss->upload->len == 0)
+        refuse_upload(pss, 400, "the body is empty");
+    if (pss->verdict)
+        return text(wsi, pss, pss->verdict, pss->verdict_msg);
+    uint8_t digest[crypto_hash_sha256_BYTES];
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
+    crypto_hash_sha256(digest, pss->upload->data, pss->upload->len);
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    int64_t id = 0;
+    int rc = tc_store_evidence_add(srv->store, pss->session_id, pss->account_id, tc_server_now(),
+                                   pss->mime, pss->upload->data, pss->upload->len, hex, &id);
+    if (rc)
+        return text(wsi, pss, 500, "the still could not be stored\n");
+    tc_store_audit(srv->store, tc_server_now(), pss->session_id, pss->account_id, "evidence",
+                   NULL);
+    tc_info("session %" G_GINT64_FORMAT ": evidence %" G_GINT64_FORMAT " stored (%u bytes)",
+            pss->session_id, id, pss->upload->len);
+    char *body = g_strdup_printf("{\"id\":%" G_GINT64_FORMAT ",\"sha256\":\"%s\",\"bytes\":%u}", id,
+                                 hex, pss->upload->len);
+    int r = respond(wsi, pss, 201, "application/json", strdup(body));
+    g_free(body);
+    return r;
+}
+
+static int route(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
 {
     char uri[256] = "";
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI) > 0) {
+        if (strcmp(uri, "/api/v1/evidence") != 0)
+            return text(wsi, pss, 404, "not found\n");
+        evidence_start(srv, wsi, pss);
+        return 0; /* the body follows */
+    }
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
-        return text(wsi, pss, 405, "only GET is served here\n");
+        return text(wsi, pss, 405, "only GET and the evidence upload are served here\n");
     if (strcmp(uri, "/healthz") == 0)
         return text(wsi, pss, 200, "ok\n");
     if (strcmp(uri, "/readyz") == 0)
@@ -88,7 +169,7 @@ static int route(tc_server *srv, struct lws *wsi, http_pss *pss)
 int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len)
 {
-    http_pss *pss = user;
+    tc_http_pss *pss = user;
     tc_server *srv = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
@@ -100,6 +181,11 @@ int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         return tc_server_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_HTTP:
         return srv ? route(srv, wsi, pss) : -1;
+    case LWS_CALLBACK_HTTP_BODY:
+        evidence_body(pss, in, len);
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return pss->upload ? evidence_done(srv, wsi, pss) : -1;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!pss || !pss->body)
             return 0;
@@ -120,6 +206,9 @@ int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         if (pss) {
             free(pss->body);
             pss->body = NULL;
+            if (pss->upload)
+                g_byte_array_free(pss->upload, TRUE);
+            pss->upload = NULL;
         }
         break;
     default:

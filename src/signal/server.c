@@ -122,7 +122,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
  * and passes what is HTTP's to tc_http_callback. */
 static const struct lws_protocols protocols[] = {
     {"telecounter", ws_callback, sizeof(tc_conn *), 4096, 0, NULL, 0},
-    {"http", tc_http_callback, 2 * sizeof(void *), 0, 0, NULL, 0},
+    {"http", tc_http_callback, sizeof(tc_http_pss), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -176,6 +176,13 @@ static gboolean on_tick(gpointer data)
 {
     tc_server *srv = data;
     tc_router_tick(srv->router, tc_server_now());
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_history_tick(gpointer data)
+{
+    tc_server *srv = data;
+    tc_stats_history_sample(&srv->history, srv->router, tc_server_now());
     return G_SOURCE_CONTINUE;
 }
 
@@ -263,6 +270,8 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
     }
     srv->tick_source = g_timeout_add(200, on_tick, srv);
     srv->summary_source = g_timeout_add(1000, on_summary_tick, srv);
+    tc_stats_history_sample(&srv->history, srv->router, tc_server_now());
+    srv->history_source = g_timeout_add_seconds(60, on_history_tick, srv);
     tc_info("server: listening on https://%s:%d (public %s)", cfg->address, cfg->port,
             cfg->public_url);
     return srv;
@@ -288,6 +297,8 @@ void tc_server_destroy(tc_server *srv)
         g_source_remove(srv->tick_source);
     if (srv->summary_source)
         g_source_remove(srv->summary_source);
+    if (srv->history_source)
+        g_source_remove(srv->history_source);
     if (srv->lws)
         lws_context_destroy(srv->lws); /* closes every connection: tc_conn_free */
     g_thread_pool_free(srv->kdf_pool, FALSE, TRUE);

@@ -13,6 +13,7 @@
 #include "telecounter/protocol.h"
 #include "telecounter/router.h"
 #include "telecounter/server.h"
+#include "telecounter/stats.h"
 
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
@@ -72,7 +73,8 @@ struct tc_server {
     GThreadPool *kdf_pool;
     uint64_t next_conn_id;
     bool queues_dirty;
-    guint tick_source, summary_source;
+    guint tick_source, summary_source, history_source;
+    tc_stats_history history;
     bool shutting_down;
     char origin_list[1024];  /* allowed origins, comma-separated */
     lws_retry_bo_t idle_policy;
@@ -116,7 +118,20 @@ void tc_media_session_over(tc_server *srv, int64_t session_id);
 tc_router_events tc_hub_events(tc_server *srv);
 void tc_hub_send_summaries(tc_server *srv);
 
-/* http.c */
+/* http.c: per-request state of the HTTP protocol. */
+typedef struct tc_http_pss {
+    char *body;             /* reply body, sent on the writeable callback */
+    size_t len;
+    /* an upload (POST /api/v1/evidence) */
+    GByteArray *upload;
+    unsigned verdict;       /* 0 = accepted so far, else the HTTP status to answer */
+    char verdict_msg[96];
+    int64_t session_id, account_id;
+    char mime[32];
+} tc_http_pss;
+
+#define TC_EVIDENCE_MAX_BYTES (8u << 20)
+
 int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
 
