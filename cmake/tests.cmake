@@ -43,7 +43,12 @@ foreach(src ${TC_FUZZ_TARGETS})
   endif()
 endforeach()
 
-find_program(PYTHON3 python3)
+# Debian's python3, which has python3-websockets (tools/setup.sh installs it);
+# a python3 earlier on PATH (pyenv, a venv) may lack the module.
+find_program(PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT PYTHON3)
+  find_program(PYTHON3 python3)
+endif()
 file(GLOB TC_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.py)
 foreach(src ${TC_INTEGRATION_TESTS})
   get_filename_component(name ${src} NAME_WE)
@@ -51,3 +56,5 @@ foreach(src ${TC_INTEGRATION_TESTS})
   set_tests_properties(integration/${name} PROPERTIES LABELS integration TIMEOUT 300
     ENVIRONMENT "TC_BINARY=$<TARGET_FILE:telecounter>;TC_ADMIN=$<TARGET_FILE:telecounter-admin>;TC_SOURCE_DIR=${CMAKE_SOURCE_DIR};TC_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endforeach()
+
+include(${CMAKE_SOURCE_DIR}/cmake/e2e.cmake)

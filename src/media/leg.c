@@ -442,6 +442,8 @@ static void set_streams(tc_leg *leg, const tc_leg_params *p)
         s->in_rtx_ssrc = m->has_fid ? m->fid[1] : 0;
         s->out_ssrc = p->ssrc[i];
         s->out_rtx_ssrc = p->rtx_ssrc[i];
+        if (s->accepted && s->kind == TC_SDP_VIDEO)
+            s->sent = tc_rtx_buffer_create(TC_RTX_SLOTS, TC_MAX_PACKET);
     }
     learn_extmaps(leg, offer);
 }
@@ -518,6 +520,8 @@ void tc_leg_destroy(tc_leg *leg)
     }
     tc_dtls_destroy(leg->dtls);
     tc_srtp_destroy(leg->srtp);
+    for (int i = 0; i < leg->n_streams; i++)
+        tc_rtx_buffer_destroy(leg->streams[i].sent);
     g_free(leg);
 }
 

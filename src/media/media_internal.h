@@ -84,7 +84,13 @@ typedef struct tc_relay_stream {
     uint16_t seq_offset, last_seq;
     uint32_t ts_offset, last_ts;
     int64_t last_us;
+    tc_rtx_buffer *sent;       /* video: what we sent, for NACKs; NULL otherwise */
 } tc_relay_stream;
+
+/* Packets kept per outgoing video stream for retransmission: about 0.85 s at
+ * 1.5 Mbps, at 192 KiB a stream (the per-call memory budget is ~300 KiB a leg
+ * pair plus this; see README, Benchmarks). */
+#define TC_RTX_SLOTS 128
 
 /* A packet from leg `from`, already unprotected, in a TC_PACKET_CAP buffer; to is
  * the connected partner or NULL. Returns -EINVAL when the packet is malformed

@@ -5,10 +5,11 @@
  * extension ids are rewritten to what the other leg negotiated; sequence
  * numbers and timestamps pass through, shifted only when the source of an
  * outgoing stream changes (hold audio, then the agent), so that the receiver
- * sees one continuous stream. RTCP: feedback (NACK, PLI, FIR, REMB, capped at
- * media.max_bitrate_bps) is forwarded with its SSRCs translated, behind an
- * empty receiver report; sender and receiver reports end here. No allocation,
- * no lock, no log on this path.
+ * sees one continuous stream. RTCP: a NACK is served from what we sent when
+ * the packet is still kept, and forwarded for the rest; PLI, FIR and REMB
+ * (capped at media.max_bitrate_bps) are forwarded with their SSRCs translated,
+ * behind an empty receiver report; sender and receiver reports end here. No
+ * allocation, no lock, no log on this path.
  */
 #include "media_internal.h"
 
@@ -76,7 +77,44 @@ void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, siz
     buf[3] = (uint8_t)s->last_seq;
     put32(buf + 4, s->last_ts);
     put32(buf + 8, s->out_ssrc);
+    if (s->sent)
+        tc_rtx_buffer_put(s->sent, s->last_seq, buf, len);
     tc_leg_send_rtp(leg, buf, len, cap);
+}
+
+static tc_relay_stream *stream_by_out_ssrc(tc_leg *leg, uint32_t ssrc)
+{
+    int n;
+    tc_relay_stream *s = tc_leg_streams(leg, &n);
+    for (int i = 0; i < n; i++)
+        if (s[i].accepted && s[i].out_ssrc == ssrc)
+            return &s[i];
+    return NULL;
+}
+
+/* Serves a NACK from what `leg` sent; writes a NACK for the rest (in the
+ * sender's sequence numbers) into out. Returns the bytes written, 0 if every
+ * packet was resent. */
+static size_t serve_nack(tc_leg *leg, const tc_rtcp_fb *fb, uint8_t *out, size_t cap)
+{
+    tc_relay_stream *s = stream_by_out_ssrc(leg, fb->media_ssrc);
+    uint16_t missing[TC_RTCP_MAX_NACK_SEQS];
+    size_t n_missing = 0;
+    for (uint16_t k = 0; k < fb->nack_count; k++) {
+        const uint8_t *data;
+        size_t len;
+        if (s && s->sent && tc_rtx_buffer_get(s->sent, fb->nack_seqs[k], &data, &len) == 0) {
+            uint8_t again[TC_PACKET_CAP];
+            memcpy(again, data, len);
+            tc_leg_send_rtp(leg, again, len, sizeof again);
+        } else {
+            missing[n_missing++] = (uint16_t)(fb->nack_seqs[k] - (s ? s->seq_offset : 0));
+        }
+    }
+    if (n_missing == 0)
+        return 0;
+    int w = tc_rtcp_write_nack(out, cap, fb->sender_ssrc, fb->media_ssrc, missing, n_missing);
+    return w > 0 ? (size_t)w : 0;
 }
 
 int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
@@ -125,6 +163,8 @@ static size_t take_feedback(tc_leg *from, const tc_rtcp_packet *pkt, uint8_t *ou
     st->plis_rx += fb.kind == TC_RTCP_FB_PLI;
     st->firs_rx += fb.kind == TC_RTCP_FB_FIR;
     st->nacks_rx += fb.kind == TC_RTCP_FB_NACK;
+    if (fb.kind == TC_RTCP_FB_NACK)
+        return serve_nack(from, &fb, out, cap);
     if (fb.kind == TC_RTCP_FB_REMB) {
         uint64_t cap_bps = tc_leg_max_bitrate_bps(from);
         int w = tc_rtcp_write_remb(out, cap, fb.sender_ssrc,

@@ -1,0 +1,27 @@
+# Browser end-to-end tests: tests/e2e/*.test.mjs, node's built-in test runner driving
+# Debian's chromium through playwright-core, each inside a network namespace that the test
+# creates and removes (needs root; see tests/e2e/README.md). Included from cmake/tests.cmake.
+# The node modules come from `npm ci` in tests/e2e/ (tools/test.sh runs it); without them
+# the e2e tests are not registered.
+
+set(TC_E2E_DIR ${CMAKE_SOURCE_DIR}/tests/e2e)
+file(GLOB TC_E2E_TESTS CONFIGURE_DEPENDS ${TC_E2E_DIR}/*.test.mjs)
+find_program(NODE node)
+
+if(NOT TC_E2E_TESTS)
+  # nothing to register
+elseif(NOT NODE)
+  message(STATUS "node not found: the e2e tests are not registered (tools/setup.sh installs nodejs)")
+elseif(NOT EXISTS ${TC_E2E_DIR}/node_modules/playwright-core)
+  message(STATUS "tests/e2e/node_modules missing: the e2e tests are not registered; "
+                 "run `PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci` in tests/e2e/ "
+                 "(tools/test.sh does), then re-run cmake")
+else()
+  foreach(src ${TC_E2E_TESTS})
+    get_filename_component(name ${src} NAME)
+    string(REGEX REPLACE "\\.test\\.mjs$" "" name ${name})
+    add_test(NAME e2e/${name} COMMAND ${NODE} --test ${src} WORKING_DIRECTORY ${TC_E2E_DIR})
+    set_tests_properties(e2e/${name} PROPERTIES LABELS e2e TIMEOUT 180 RUN_SERIAL TRUE
+      ENVIRONMENT "TC_BINARY=$<TARGET_FILE:telecounter>;TC_ADMIN=$<TARGET_FILE:telecounter-admin>;TC_SOURCE_DIR=${CMAKE_SOURCE_DIR};TC_BUILD_DIR=${CMAKE_BINARY_DIR};PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
+  endforeach()
+endif()
