@@ -293,8 +293,14 @@ int tc_config_load(tc_config *cfg, const char *path, char *err, size_t err_len)
             return rc;
     }
     const char *key = getenv("TC_INVITE_KEY");
-    if (key && *key)
-        snprintf(cfg->invite_key_hex, sizeof cfg->invite_key_hex, "%.64s", key);
+    if (key && *key) {
+        /* Never cut a secret to fit: a wrong length is a wrong key. */
+        if (strlen(key) != 64) {
+            snprintf(err, err_len, "TC_INVITE_KEY: expected 64 hex characters");
+            return -EINVAL;
+        }
+        memcpy(cfg->invite_key_hex, key, 65);
+    }
     return check(cfg, err, err_len);
 }
 

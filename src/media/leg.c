@@ -271,6 +271,22 @@ static void on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
         return;
     const char *text = g_str_has_prefix(line, "a=") ? line + 2 : line;
     tc_media_post_candidate(leg->sh, leg->session_id, leg->side, text, "0", 0);
+    const char *public_address = leg->sh->cfg->media_public_address;
+    if (public_address[0] && cand->type == NICE_CANDIDATE_TYPE_HOST) {
+        /* 1:1 NAT: the same port answers on the public address; say so too. */
+        gchar **tok = g_strsplit(text, " ", -1);
+        if (g_strv_length(tok) > 5) {
+            g_free(tok[4]);
+            tok[4] = g_strdup(public_address);
+            gchar *foundation = g_strconcat(tok[0], "p", NULL); /* a foundation of its own */
+            g_free(tok[0]);
+            tok[0] = foundation;
+            gchar *mapped = g_strjoinv(" ", tok);
+            tc_media_post_candidate(leg->sh, leg->session_id, leg->side, mapped, "0", 0);
+            g_free(mapped);
+        }
+        g_strfreev(tok);
+    }
     g_free(line);
 }
 

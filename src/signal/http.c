@@ -180,12 +180,13 @@ int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return tc_server_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_HTTP:
-        return srv ? route(srv, wsi, pss) : -1;
+        return srv && pss ? route(srv, wsi, pss) : -1;
     case LWS_CALLBACK_HTTP_BODY:
-        evidence_body(pss, in, len);
+        if (pss)
+            evidence_body(pss, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return pss->upload ? evidence_done(srv, wsi, pss) : -1;
+        return pss && pss->upload ? evidence_done(srv, wsi, pss) : -1;
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!pss || !pss->body)
             return 0;

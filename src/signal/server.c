@@ -86,26 +86,27 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
                        size_t len)
 {
     tc_server *srv = lws_context_user(lws_get_context(wsi));
-    tc_conn **slot = user;
+    tc_ws_slot *ws = user;
+    tc_conn **slot = ws ? &ws->conn : NULL;
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return tc_server_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-        return tc_http_callback(wsi, reason, user, in, len);
+        return tc_http_callback(wsi, reason, user, in, len); /* user: the SSL_CTX */
     case LWS_CALLBACK_ESTABLISHED:
         *slot = tc_conn_new(srv, wsi);
         count_addr(srv, (*slot)->addr, +1);
         return 0;
     case LWS_CALLBACK_RECEIVE:
-        if (!*slot)
+        if (!slot || !*slot)
             return -1;
         return tc_conn_receive(*slot, in, len,
                                lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi),
                                lws_frame_is_binary(wsi));
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        return *slot ? tc_conn_writeable(*slot) : 0;
+        return slot && *slot ? tc_conn_writeable(*slot) : 0;
     case LWS_CALLBACK_CLOSED:
-        if (*slot) {
+        if (slot && *slot) {
             count_addr(srv, (*slot)->addr, -1);
             (*slot)->wsi = NULL;
             tc_conn_free(*slot);
@@ -113,7 +114,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         }
         return 0;
     default:
-        return tc_http_callback(wsi, reason, NULL, in, len);
+        return tc_http_callback(wsi, reason, ws ? &ws->http : NULL, in, len);
     }
 }
 
@@ -121,7 +122,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
  * protocol 0, whatever the mount says: so the WebSocket protocol comes first,
  * and passes what is HTTP's to tc_http_callback. */
 static const struct lws_protocols protocols[] = {
-    {"telecounter", ws_callback, sizeof(tc_conn *), 4096, 0, NULL, 0},
+    {"telecounter", ws_callback, sizeof(tc_ws_slot), 4096, 0, NULL, 0},
     {"http", tc_http_callback, sizeof(tc_http_pss), 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };

@@ -132,6 +132,14 @@ typedef struct tc_http_pss {
 
 #define TC_EVIDENCE_MAX_BYTES (8u << 20)
 
+/* Protocol 0's per-connection slot. lws runs plain HTTP requests that reach
+ * protocol 0 (a malformed upgrade, say) through the same callback and storage
+ * as WebSockets, so the slot has room for both. */
+typedef struct tc_ws_slot {
+    tc_conn *conn;
+    tc_http_pss http;
+} tc_ws_slot;
+
 int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len);
 
