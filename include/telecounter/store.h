@@ -130,6 +130,8 @@ int tc_store_session_rate(tc_store *s, int64_t id, int rating, const char *comme
 /* json is stored whole: -EINVAL if it does not fit media_summary (cut JSON is not JSON). */
 int tc_store_session_media_summary(tc_store *s, int64_t id, const char *json);
 int tc_store_session_get(tc_store *s, int64_t id, tc_session_row *out);
+/* The session whose customer token hashes to token_hash (hex SHA-256). */
+int tc_store_session_by_token(tc_store *s, const char *token_hash, tc_session_row *out);
 /* Sessions with queued_at in [since, until), oldest first. */
 int tc_store_session_foreach(tc_store *s, int64_t since, int64_t until,
                              int (*fn)(void *user, const tc_session_row *r), void *user);

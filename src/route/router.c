@@ -196,9 +196,35 @@ int tc_router_session_finish(tc_router *r, tc_session *s, tc_end_reason reason, 
     return 0;
 }
 
+static tc_end_reason reason_from_name(const char *name)
+{
+    for (int i = TC_END_COMPLETED; i < TC_END_REASON_COUNT; i++)
+        if (strcmp(name, tc_end_reason_name((tc_end_reason)i)) == 0)
+            return (tc_end_reason)i;
+    return TC_END_FAILED;
+}
+
+/* A session the router no longer holds (ended long ago, or before a restart),
+ * from the store: it can still be rated, and resuming it says how it ended. */
+static int stored_session(tc_router *r, const char *token, tc_session_row *row)
+{
+    char hash[65];
+    token_hash_hex(token, hash);
+    return tc_store_session_by_token(r->store, hash, row) == 0 ? 0 : -ENOENT;
+}
+
 int tc_router_customer_resume(tc_router *r, const char *token, int64_t now, tc_session_info *out)
 {
     tc_session *s = g_hash_table_lookup(r->tokens, token);
+    tc_session_row row;
+    if (!s && stored_session(r, token, &row) == 0) {
+        memset(out, 0, sizeof *out);
+        out->id = row.id;
+        snprintf(out->desk, sizeof out->desk, "%s", row.desk);
+        out->state = TC_SESSION_ENDED;
+        out->end_reason = row.end_reason[0] ? reason_from_name(row.end_reason) : TC_END_FAILED;
+        return 0;
+    }
     if (!s)
         return -ENOENT;
     if (s->state != TC_SESSION_ENDED) {
@@ -216,9 +242,13 @@ int tc_router_customer_resume(tc_router *r, const char *token, int64_t now, tc_s
 int tc_router_session_by_token(tc_router *r, const char *token, int64_t *session_id_out)
 {
     tc_session *s = g_hash_table_lookup(r->tokens, token);
-    if (!s)
+    tc_session_row row;
+    if (s)
+        *session_id_out = s->id;
+    else if (stored_session(r, token, &row) == 0)
+        *session_id_out = row.id;
+    else
         return -ENOENT;
-    *session_id_out = s->id;
     return 0;
 }
 
@@ -248,10 +278,9 @@ int tc_router_customer_leave(tc_router *r, int64_t session_id, int64_t now,
 int tc_router_customer_rate(tc_router *r, int64_t session_id, int rating, const char *comment,
                             int64_t now)
 {
+    /* Not in memory: ended before a restart; the store knows whether it ended. */
     tc_session *s = tc_router_find_session(r, session_id);
-    if (!s)
-        return -ENOENT;
-    if (s->state != TC_SESSION_ENDED)
+    if (s && s->state != TC_SESSION_ENDED)
         return -EAGAIN;
     int rc = tc_store_session_rate(r->store, session_id, rating, comment ? comment : "");
     if (rc == 0)

@@ -137,30 +137,30 @@ static bool rate_allows(tc_conn *c)
 
 static void handle_message(tc_conn *c, const char *text, size_t len)
 {
+    /* Parsed before the rate check, so that even a refusal echoes its id:
+     * every request gets exactly one reply. */
+    tc_request req;
+    tc_protocol_error err;
+    int parsed = tc_protocol_parse(text, len, &req, &err);
     if (!rate_allows(c)) {
         if (c->refused > 3 * c->srv->cfg->message_burst) {
             tc_warn("connection %" G_GUINT64_FORMAT " (%s): request flood, closed", c->id,
                     c->addr);
             tc_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         } else {
-            tc_conn_error(c, NULL, "rate_limited", "too many requests; slow down");
+            tc_conn_error(c, req.id, "rate_limited", "too many requests; slow down");
         }
-        return;
-    }
-    tc_request req;
-    tc_protocol_error err;
-    if (tc_protocol_parse(text, len, &req, &err) != 0) {
+    } else if (parsed != 0) {
         tc_conn_error(c, req.id, err.code, err.message);
-        tc_request_cleanup(&req);
-        return;
+    } else {
+        c->in_request = true;
+        tc_dispatch(c, &req);
+        c->in_request = false;
+        char *event;
+        while ((event = g_queue_pop_head(&c->deferred)) != NULL)
+            enqueue(c, event);
     }
-    c->in_request = true;
-    tc_dispatch(c, &req);
-    c->in_request = false;
     tc_request_cleanup(&req);
-    char *event;
-    while ((event = g_queue_pop_head(&c->deferred)) != NULL)
-        enqueue(c, event);
 }
 
 int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool binary)

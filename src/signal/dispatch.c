@@ -200,10 +200,14 @@ static void hello(tc_conn *c, tc_request *req)
 
 void tc_dispatch(tc_conn *c, tc_request *req)
 {
-    if (!(tc_protocol_roles(req->type) & c->role)) {
-        tc_conn_error(c, req->id, "forbidden",
-                      c->role == TC_ROLE_ANON ? "log in or join first"
-                                              : "this connection's role may not do that");
+    unsigned roles = tc_protocol_roles(req->type);
+    if (!(roles & c->role)) {
+        if (roles == TC_ROLE_ANON) /* joining or logging in twice */
+            tc_conn_error(c, req->id, "bad_state", "this connection already has a role");
+        else
+            tc_conn_error(c, req->id, "forbidden",
+                          c->role == TC_ROLE_ANON ? "log in or join first"
+                                                  : "this connection's role may not do that");
         return;
     }
     switch (req->type) {

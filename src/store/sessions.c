@@ -33,6 +33,7 @@ static const char sql_rate[] = "UPDATE sessions SET rating = ?2, rating_comment 
                                " WHERE id = ?1 AND ended_at IS NOT NULL AND rating IS NULL";
 static const char sql_media[] = "UPDATE sessions SET media_summary = ?2 WHERE id = ?1";
 static const char sql_get[] = "SELECT " SESSION_COLS " FROM sessions WHERE id = ?1";
+static const char sql_by_token[] = "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = ?1";
 static const char sql_state[] = "SELECT answered_at IS NOT NULL, ended_at IS NOT NULL,"
                                 " rating IS NOT NULL FROM sessions WHERE id = ?1";
 static const char sql_end_all[] = "UPDATE sessions SET ended_at = ?2, end_reason = ?1"
@@ -227,14 +228,9 @@ static void read_session(sqlite3_stmt *st, tc_session_row *out)
     store_column_text(st, 17, out->media_summary, sizeof out->media_summary);
 }
 
-int tc_store_session_get(tc_store *s, int64_t id, tc_session_row *out)
+/* Reads the one row st selects into out; -ENOENT when there is none. */
+static int read_one(tc_store *s, sqlite3_stmt *st, tc_session_row *out)
 {
-    sqlite3_stmt *st = store_stmt(s, ST_SESSION_GET, sql_get);
-    if (!st)
-        return -EIO;
-    int b = sqlite3_bind_int64(st, 1, id);
-    if (b != SQLITE_OK)
-        return store_bind_failed(st, b);
     int rc = store_step(s, st);
     if (rc == SQLITE_ROW) {
         read_session(st, out);
@@ -244,6 +240,28 @@ int tc_store_session_get(tc_store *s, int64_t id, tc_session_row *out)
     }
     store_done(st);
     return rc;
+}
+
+int tc_store_session_get(tc_store *s, int64_t id, tc_session_row *out)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_SESSION_GET, sql_get);
+    if (!st)
+        return -EIO;
+    int b = sqlite3_bind_int64(st, 1, id);
+    if (b != SQLITE_OK)
+        return store_bind_failed(st, b);
+    return read_one(s, st, out);
+}
+
+int tc_store_session_by_token(tc_store *s, const char *token_hash, tc_session_row *out)
+{
+    sqlite3_stmt *st = store_stmt(s, ST_SESSION_BY_TOKEN, sql_by_token);
+    if (!st)
+        return -EIO;
+    int b = sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    if (b != SQLITE_OK)
+        return store_bind_failed(st, b);
+    return read_one(s, st, out);
 }
 
 int tc_store_session_foreach(tc_store *s, int64_t since, int64_t until,

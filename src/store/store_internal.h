@@ -38,6 +38,7 @@ enum store_stmt_id {
     ST_SESSION_RATE,
     ST_SESSION_MEDIA,
     ST_SESSION_GET,
+    ST_SESSION_BY_TOKEN,
     ST_SESSION_STATE,
     ST_SESSION_END_ALL,
     ST_STATS,
