@@ -2,10 +2,11 @@
 """bench_ws: a WebSocket signaling benchmark for telecounter (not a test; prints figures).
 
 Drives N concurrent customers (default 2000) and M agents (default 50) through whole
-lifecycles without media, against a server it starts itself on 127.0.0.1 (temp dir,
-throwaway certificate, bench accounts; stopped by its PID and cleaned up at the end), or
-against --url of a running one on loopback (then the agent accounts PREFIX001.. must
-exist with --password, and --pid gives the RSS figures).
+lifecycles without media (with --media-offers both sides also send SDP offers, so that
+the server sets up its media legs; still no media flows), against a server it starts
+itself on 127.0.0.1 (temp dir, throwaway certificate, bench accounts; stopped by its PID
+and cleaned up at the end), or against --url of a running one on loopback (then the
+agent accounts PREFIX001.. must exist with --password, and --pid gives RSS and CPU).
 
 Phases and figures:
   connect   N customers open WSS connections and hold them (TLS + upgrade time)
@@ -13,11 +14,10 @@ Phases and figures:
   fan-out   K probe customers at the head of the queue leave one at a time: latency from
             the leave to each queued customer's queue.update (per delivery, and per probe
             the time to the last delivery)
-  churn     the agents serve for --duration s: ring -> agent.accept -> (offer delivered)
-            answer -> hangup -> agent.outcome; each customer rates, closes, and a new
-            customer connects and joins in its place. Figures: accept -> session.answered
-            at the customer, join latency under load, lifecycles completed per second,
-            server CPU, errors.
+  churn     the agents serve for --duration s: ring -> agent.accept -> hangup ->
+            agent.outcome; each customer rates, closes, and a new customer connects and
+            joins in its place. Figures: accept -> session.answered at the customer, join
+            latency under load, lifecycles completed per second, server CPU, errors.
   memory    server VmRSS / VmHWM from /proc/PID/status
 
 Clients are plain asyncio (no uvloop). Customers are spread over --procs processes
@@ -73,11 +73,19 @@ def now():
     return time.time()
 
 
+_SSL_CTX = None
+
+
 def insecure_ssl():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    """A TLS client context that accepts the throwaway self-signed certificate. Made once:
+    building a default context loads the system CA store, which costs ~50 ms."""
+    global _SSL_CTX
+    if _SSL_CTX is None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        _SSL_CTX = ctx
+    return _SSL_CTX
 
 
 # --------------------------------------------------------------------------- #
@@ -122,6 +130,7 @@ class Conn:
             for fut in self.pending.values():
                 if not fut.done():
                     fut.set_exception(ConnectionError("closed"))
+                    fut.exception()  # retrieved: a waiter may have gone (timeout)
             self.pending.clear()
 
     async def request(self, type_, timeout=30.0, **fields):
@@ -153,8 +162,8 @@ class Conn:
 class CustomerWorker:
     """A process's share of the customers; obeys commands from the main process."""
 
-    def __init__(self, url, origin, count):
-        self.url, self.origin, self.count = url, origin, count
+    def __init__(self, url, origin, count, offers):
+        self.url, self.origin, self.count, self.offers = url, origin, count, offers
         self.customers = []          # list of Customer
         self.update_times = []       # per customer slot: [recv time, ...]
         self.answered = {}           # session_id -> recv time of session.answered
@@ -264,7 +273,8 @@ class Customer:
             return
         lat_list.append(now() - t0)
         self.session_id = r["session_id"]
-        await self.conn.send("offer", sdp=SDP)
+        if self.w.offers:
+            await self.conn.send("offer", sdp=SDP)
 
     def on_event(self, raw, msg):
         if msg is None:                      # queue.update
@@ -293,9 +303,9 @@ class Customer:
         self.w.replace(self)
 
 
-def worker_main(conn, url, origin, count):
+def worker_main(conn, url, origin, count, offers):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    w = CustomerWorker(url, origin, count)
+    w = CustomerWorker(url, origin, count, offers)
     asyncio.run(w.serve(conn))
 
 
@@ -341,7 +351,10 @@ class Agent:
                 if r.get("type") != "agent.accept.ok":
                     self.b.error(f"accept: {r.get('code')}")
                     continue
-                await self.conn.send("answer", sdp=SDP)
+                if self.b.args.media_offers:
+                    r = await self.conn.request("offer", sdp=SDP)
+                    if r.get("type") != "offer.ok":
+                        self.b.error(f"agent offer: {r.get('code')}")
                 await self.conn.request("hangup")
                 r = await self.conn.request("agent.outcome", session_id=sid, code="resolved")
                 if r.get("type") != "agent.outcome.ok":
@@ -524,7 +537,8 @@ class Bench:
         self.pipes, self.procs = [], []
         for share in shares:
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker_main, args=(child, self.url, self.origin, share),
+            p = ctx.Process(target=worker_main,
+                            args=(child, self.url, self.origin, share, a.media_offers),
                             daemon=True)
             p.start()
             self.pipes.append(parent)
@@ -656,6 +670,7 @@ class Bench:
         print()
         print("telecounter WebSocket benchmark")
         print(f"  target: {self.url}  (server pid {self.pid or 'unknown'})")
+        print(f"  media offers: {'yes (a media leg per customer and agent)' if a.media_offers else 'no (signaling only)'}")
         print(f"  clients: {a.customers} customers in {a.procs} processes + {a.agents} agents "
               f"and {a.probes} probes in the main process; plain asyncio (no uvloop); "
               f"{os.cpu_count()} CPUs shared with the server")
@@ -714,6 +729,9 @@ def main():
     p.add_argument("--probes", type=int, default=10, help="fan-out probes")
     p.add_argument("--probe-gap", type=float, default=2.0, help="s between fan-out probes")
     p.add_argument("--phase-timeout", type=float, default=180.0)
+    p.add_argument("--media-offers", action="store_true",
+                   help="customers and agents also send SDP offers, so the server sets up a "
+                        "media leg (ICE gathering, DTLS) per connection; no media flows")
     p.add_argument("--url", help="a running server, wss://127.0.0.1:PORT/ws (loopback only)")
     p.add_argument("--origin", help="Origin header (default: https://localhost:PORT)")
     p.add_argument("--pid", type=int, help="the running server's PID, for RSS and CPU")

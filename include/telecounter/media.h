@@ -36,6 +36,9 @@ typedef struct tc_leg_stats {
     uint64_t rx_dropped;      /* SRTP failures, replays, oversize, before DTLS, malformed */
     uint64_t plis_rx, firs_rx, nacks_rx, plis_tx;
     uint32_t rx_bitrate_bps, tx_bitrate_bps;
+    uint32_t rtt_ms;          /* from the peer's receiver reports; 0 = not known yet */
+    uint32_t loss_permille;   /* the peer's loss of what we send, from its reports */
+    uint32_t jitter_ms;       /* of what we receive (audio, else video) */
     char pair_type[24];       /* "host/udp", "prflx/udp", "relay/tcp"... */
     char srtp_profile[32];
     int64_t connected_at_us;  /* 0 until DTLS finished */

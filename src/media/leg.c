@@ -30,7 +30,7 @@ struct tc_leg {
     NiceAgent *agent;
     guint stream_id;
     tc_dtls *dtls;
-    GSource *dtls_timer, *grace_timer, *hold_timer, *stats_timer;
+    GSource *dtls_timer, *grace_timer, *hold_timer, *stats_timer, *report_timer;
     tc_srtp *srtp;
     tc_srtp_profile profile;
     bool ice_ready, ice_failed;
@@ -45,7 +45,12 @@ struct tc_leg {
     int hold_next;
     tc_leg_stats stats;
     uint64_t last_rx_bytes, last_tx_bytes;
+    /* DTLS datagrams written before ICE had a pair to send them on (a client
+     * hello can arrive first): sent as soon as it has one, not a second later. */
+    GPtrArray *unsent_dtls;
 };
+
+#define TC_UNSENT_DTLS_MAX 8
 
 int64_t tc_leg_session(const tc_leg *leg)
 {
@@ -162,7 +167,23 @@ void tc_leg_send_rtcp(tc_leg *leg, uint8_t *buf, size_t len, size_t cap)
 
 static void dtls_send(void *user, const uint8_t *data, size_t len)
 {
-    send_raw(user, data, len);
+    tc_leg *leg = user;
+    if (nice_agent_send(leg->agent, leg->stream_id, 1, (guint)len, (const gchar *)data) >= 0) {
+        leg->stats.tx_packets++;
+        leg->stats.tx_bytes += len;
+    } else if (leg->unsent_dtls->len < TC_UNSENT_DTLS_MAX) {
+        g_ptr_array_add(leg->unsent_dtls, g_bytes_new(data, len));
+    }
+}
+
+static void flush_unsent_dtls(tc_leg *leg)
+{
+    for (guint i = 0; i < leg->unsent_dtls->len; i++) {
+        gsize len;
+        const uint8_t *p = g_bytes_get_data(leg->unsent_dtls->pdata[i], &len);
+        send_raw(leg, p, len);
+    }
+    g_ptr_array_set_size(leg->unsent_dtls, 0);
 }
 
 /* ---- DTLS ------------------------------------------------------------------ */
@@ -313,8 +334,10 @@ static void on_state(NiceAgent *agent, guint stream_id, guint component_id, guin
 {
     (void)agent, (void)stream_id, (void)component_id;
     tc_leg *leg = data;
-    if (state == NICE_COMPONENT_STATE_READY && !leg->ice_ready) {
+    bool up = state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY;
+    if (up && !leg->ice_ready) {
         leg->ice_ready = true;
+        flush_unsent_dtls(leg);
         bool was_lost = leg->grace_timer != NULL;
         cancel(&leg->grace_timer);
         if (was_lost && leg->srtp)
@@ -372,6 +395,14 @@ static gboolean on_hold_tick(gpointer data)
     leg->hold_ts += 960; /* 20 ms at 48 kHz */
     leg->hold_next = (leg->hold_next + 1) % sh->hold_frame_count;
     tc_relay_send_stream(leg, a, 0, pkt, 12 + frame_len, sizeof pkt);
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_report_tick(gpointer data)
+{
+    tc_leg *leg = data;
+    if (leg->srtp)
+        tc_report_send(leg, g_get_monotonic_time());
     return G_SOURCE_CONTINUE;
 }
 
@@ -492,6 +523,7 @@ tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
     leg->sh = tc_worker_shared(w);
     leg->session_id = p->session_id;
     leg->side = p->side;
+    leg->unsent_dtls = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     set_streams(leg, p);
     const tc_sdp_fingerprint *fp = &p->offer->media[0].fingerprint;
     leg->dtls = tc_dtls_create(leg->sh->dtls, fp->hash, true, dtls_send, leg);
@@ -502,6 +534,7 @@ tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
     set_remote(leg, p);
     nice_agent_gather_candidates(leg->agent, leg->stream_id);
     leg->stats_timer = every_ms(leg, 2000, on_stats_tick);
+    leg->report_timer = every_ms(leg, 1000, on_report_tick);
     if (p->side == TC_SIDE_CUSTOMER && leg->sh->cfg->media_hold_audio)
         leg->hold_timer = every_ms(leg, 20, on_hold_tick);
     leg->hold_seq = (uint16_t)g_random_int();
@@ -527,6 +560,7 @@ void tc_leg_destroy(tc_leg *leg)
     cancel(&leg->grace_timer);
     cancel(&leg->hold_timer);
     cancel(&leg->stats_timer);
+    cancel(&leg->report_timer);
     if (leg->agent) {
         nice_agent_attach_recv(leg->agent, leg->stream_id, 1, tc_worker_context(leg->worker),
                                NULL, NULL);
@@ -538,6 +572,8 @@ void tc_leg_destroy(tc_leg *leg)
     tc_srtp_destroy(leg->srtp);
     for (int i = 0; i < leg->n_streams; i++)
         tc_rtx_buffer_destroy(leg->streams[i].sent);
+    if (leg->unsent_dtls)
+        g_ptr_array_free(leg->unsent_dtls, TRUE);
     g_free(leg);
 }
 

@@ -85,6 +85,20 @@ typedef struct tc_relay_stream {
     uint32_t ts_offset, last_ts;
     int64_t last_us;
     tc_rtx_buffer *sent;       /* video: what we sent, for NACKs; NULL otherwise */
+    /* what we receive on it, for our receiver reports (RFC 3550 A.1, A.8) */
+    bool rx_started;
+    uint16_t rx_max_seq;
+    uint32_t rx_cycles, rx_base_seq, rx_received, rx_expected_prior, rx_received_prior;
+    uint32_t rx_jitter;        /* in timestamp units, scaled by 16 */
+    int64_t rx_last_transit;
+    uint32_t rx_lsr;           /* middle of the peer's last SR NTP time */
+    int64_t rx_lsr_at_us;
+    /* what we send on it, for our sender reports */
+    uint32_t tx_packets, tx_octets, tx_last_ts;
+    int64_t tx_last_us;
+    /* what the peer reports about what we send */
+    uint32_t peer_rtt_ms;
+    uint8_t peer_fraction_lost;
 } tc_relay_stream;
 
 /* Packets kept per outgoing video stream for retransmission: about 0.85 s at
@@ -119,6 +133,14 @@ void tc_media_post_state(const tc_media_shared *sh, int64_t session_id, tc_media
                          tc_media_state state);
 void tc_media_post_stats(const tc_media_shared *sh, int64_t session_id, tc_media_side side,
                          const tc_leg_stats *stats);
+
+/* report.c: our RTCP sender and receiver reports, and the peer's. Worker thread. */
+void tc_report_rx(tc_relay_stream *s, uint16_t seq, uint32_t ts, int64_t now_us);
+void tc_report_tx(tc_relay_stream *s, size_t payload_len, uint32_t ts, int64_t now_us);
+/* An SR or RR the peer sent (pkt from the walker). */
+void tc_report_from_peer(tc_leg *leg, const void *pkt, int64_t now_us);
+/* Sends one compound of reports to the peer and folds figures into its stats. */
+void tc_report_send(tc_leg *leg, int64_t now_us);
 
 /* hold.c: a gentle chime, Opus-encoded once at start-up (20 ms frames, 48 kHz
  * mono), so that playing it costs no encoding. Returns the frame count, or a

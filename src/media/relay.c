@@ -73,6 +73,7 @@ void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, siz
     s->last_seq = (uint16_t)(seq + s->seq_offset);
     s->last_ts = ts + s->ts_offset;
     s->last_us = now_us;
+    tc_report_tx(s, len > 12 ? len - 12 : 0, s->last_ts, now_us);
     buf[2] = (uint8_t)(s->last_seq >> 8);
     buf[3] = (uint8_t)s->last_seq;
     put32(buf + 4, s->last_ts);
@@ -132,6 +133,8 @@ int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
         src->in_rtx_ssrc = h.ssrc;
     else if (!rtx && !src->in_ssrc)
         src->in_ssrc = h.ssrc;
+    if (!rtx && h.ssrc == src->in_ssrc)
+        tc_report_rx(src, h.seq, h.ts, g_get_monotonic_time());
     if (!to)
         return 0;
     int j = stream_of_kind(to, src->kind);
@@ -222,6 +225,8 @@ int tc_relay_on_rtcp(tc_leg *from, tc_leg *to, const uint8_t *buf, size_t len)
     while ((rc = tc_rtcp_iter_next(&it, &pkt)) == 1) {
         if (pkt.pt == 205 || pkt.pt == 206)
             used += take_feedback(from, &pkt, out + used, TC_MAX_PACKET - used);
+        else if (pkt.pt == 200 || pkt.pt == 201)
+            tc_report_from_peer(from, &pkt, g_get_monotonic_time());
     }
     if (rc < 0)
         return -EINVAL;

@@ -71,9 +71,11 @@ static json_t *desks_json(const tc_config *cfg, tc_router *router, tc_store *sto
 
 static json_t *leg_json(const tc_leg_stats *st)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "rx_bitrate_bps",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "rx_bitrate_bps",
                      (json_int_t)st->rx_bitrate_bps, "tx_bitrate_bps",
-                     (json_int_t)st->tx_bitrate_bps, "rx_dropped", (json_int_t)st->rx_dropped,
+                     (json_int_t)st->tx_bitrate_bps, "rtt_ms", (json_int_t)st->rtt_ms,
+                     "loss_permille", (json_int_t)st->loss_permille, "jitter_ms",
+                     (json_int_t)st->jitter_ms, "rx_dropped", (json_int_t)st->rx_dropped,
                      "plis_rx", (json_int_t)st->plis_rx, "nacks_rx", (json_int_t)st->nacks_rx,
                      "pair", st->pair_type, "srtp", st->srtp_profile);
 }

@@ -28,6 +28,7 @@ except ImportError:  # the pyenv python on PATH lacks it; Debian's has it
     raise
 
 import asyncio
+import base64
 import csv
 import io
 import itertools
@@ -160,6 +161,15 @@ class Suite:
         sys.exit(0 if self.failed == 0 and self.passed > 0 else 1)
 
     async def _run_all(self):
+        await self._run_tests()
+        for srv in self.servers:
+            if srv.proc is not None:
+                code = srv.proc.poll()
+                self.check(code is None, f"server {srv.name} is still running at the end",
+                           f"exit code {code}" + (f" (signal {-code})" if code and code < 0
+                                                  else ""))
+
+    async def _run_tests(self):
         for fn in self.tests:
             log(f"-- {fn.__name__}: {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
             try:
@@ -191,19 +201,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+_SSL_CTX = None
+
+
 def insecure_ssl():
-    """A TLS context that accepts the throwaway self-signed certificate."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    """A TLS client context that accepts the throwaway self-signed certificate. Made once:
+    building a default context loads the system CA store, which costs ~50 ms."""
+    global _SSL_CTX
+    if _SSL_CTX is None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        _SSL_CTX = ctx
+    return _SSL_CTX
 
 
 DEFAULT_CONFIG = {
     "log": {"level": "info"},
     "routing": {"ring_timeout_s": 3, "after_call_work_s": 2, "resume_window_s": 3},
     "limits": {"messages_per_s": 1000, "message_burst": 1000},
-    "media": {"workers": 1},
+    # ICE only on 127.0.0.1; the fake offers of these tests never connect, so a failed
+    # leg must not end their sessions (reason failed) while a test runs.
+    "media": {"workers": 1, "loopback": "true", "grace_s": 600},
 }
 
 
@@ -211,6 +230,7 @@ class Server:
     """One telecounter process in its own temp dir, on a free loopback port."""
 
     def __init__(self, config=None, name="tc"):
+        self.name = name
         self.tmp = tempfile.mkdtemp(prefix=f"tc-int-{name}-")
         self.port = free_port()
         self.db = os.path.join(self.tmp, "telecounter.db")
@@ -254,8 +274,9 @@ class Server:
     # -- accounts -------------------------------------------------------- #
 
     def admin(self, *args, stdin=None, timeout=60):
-        """Runs telecounter-admin --db DB ARGS; returns the CompletedProcess."""
-        return subprocess.run([ADMIN, "--db", self.db, *args], input=stdin, text=True,
+        """Runs telecounter-admin --config CONF --db DB ARGS (the config names the desks
+        that skills are checked against); returns the CompletedProcess."""
+        return subprocess.run([ADMIN, "--config", self.config_path, "--db", self.db, *args], input=stdin, text=True,
                               capture_output=True, timeout=timeout)
 
     def add_account(self, name, role="agent", skills=("id_check", "broadband", "urgent_sim"),
@@ -363,8 +384,47 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode(errors="replace")
 
+    def raw_upgrade(self, origin=None, source=None, timeout=5.0):
+        """Sends a WebSocket upgrade request by hand (TLS, HTTP/1.1) and returns the status
+        code of the answer; the connection is then closed. Independent of the client
+        library, which refuses some valid refusals (e.g. an HTTP/1.0 status line)."""
+        key = base64.b64encode(os.urandom(16)).decode()
+        req = (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\nOrigin: {origin or self.origin}\r\n\r\n")
+        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
+                                       source_address=(source, 0) if source else None)
+        with insecure_ssl().wrap_socket(raw, server_hostname="localhost") as s:
+            s.sendall(req.encode())
+            head = b""
+            while b"\r\n" not in head:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+        parts = head.split(b"\r\n", 1)[0].split()
+        return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+
+    async def araw_upgrade(self, origin=None, source=None):
+        return await asyncio.to_thread(self.raw_upgrade, origin, source)
+
     async def ahttp_get(self, path, token=None, timeout=5.0):
         return await asyncio.to_thread(self.http_get, path, token, timeout)
+
+    def http_post(self, path, body, content_type, token=None, timeout=10.0):
+        """POST https://127.0.0.1:PORT/path; returns (status, body text)."""
+        req = urllib.request.Request(self.http_base + path, data=body, method="POST")
+        req.add_header("Content-Type", content_type)
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=insecure_ssl()) as resp:
+                return resp.status, resp.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode(errors="replace")
+
+    async def ahttp_post(self, path, body, content_type, token=None, timeout=10.0):
+        return await asyncio.to_thread(self.http_post, path, body, content_type, token, timeout)
 
     # -- clients --------------------------------------------------------- #
 

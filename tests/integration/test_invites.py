@@ -73,9 +73,6 @@ async def issue_format():
     S.check(len(codes) == 20 and all(CODE_RE.fullmatch(c) for c in codes),
             "20 more codes are well-formed and all different")
 
-    nosk = await srv.agent("bband")
-    r = await nosk.request("invite.create", case_ref="CASE-X")
-    S.check_error(r, "unknown_desk", "an agent without the urgent_sim skill -> unknown_desk")
     r = await agent.request("invite.create", case_ref="CASE-X", desk="no_such_desk")
     S.check_error(r, "unknown_desk", "an unknown desk -> unknown_desk")
     ops = await srv.login("boss")

@@ -77,7 +77,7 @@ async def drive_sessions():
 
     c4 = await srv.customer("broadband")
     await served(agent, c4)
-    ids["on_call"] = c4.session_id
+    ids["on_call"], tokens["on_call"] = c4.session_id, c4.token
     c5 = await srv.customer("broadband")
     ids["queued"] = c5.session_id
 
@@ -130,15 +130,17 @@ async def after_restart():
 
     again = await srv.client()
     r = await again.request("customer.resume", token=tokens["unrated"])
-    S.check(r.get("type") == "customer.resume.ok" and r.get("state") == "ended",
-            "a token from before the restart still resumes its ended session", r)
-    r = await again.request("customer.rate", rating=2)
-    S.check_reply(r, "customer.rate", "and rates it after the restart")
-    rated = await srv.client()
-    r = await rated.request("customer.resume", token=tokens["completed"])
-    if r.get("type") == "customer.resume.ok":
-        r = await rated.request("customer.rate", rating=5)
-        S.check_error(r, "already_rated", "a session rated before the restart stays rated")
+    S.check(r.get("code") == "session_ended" and r.get("reason") == "completed",
+            "a token from before the restart still tells how its session ended", r)
+    r = await again.request("customer.resume", token=tokens["on_call"])
+    S.check(r.get("code") == "session_ended" and r.get("reason") == "server_shutdown",
+            "the token of a session open at shutdown -> session_ended server_shutdown", r)
+    rater = await srv.client()
+    r = await rater.request("customer.rate", rating=2, token=tokens["unrated"])
+    S.check_reply(r, "customer.rate", "a token from before the restart rates its session "
+                  "(customer.rate with token)")
+    r = await rater.request("customer.rate", rating=5, token=tokens["completed"])
+    S.check_error(r, "already_rated", "a session rated before the restart stays rated")
 
     ops = await srv.login("watcher")
     status, body = await srv.ahttp_get("/api/v1/stats/live", ops.login_reply.get("auth_token"))

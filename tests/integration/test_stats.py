@@ -60,6 +60,8 @@ def stable(stats):
         d.pop("longest_wait_s", None)
     for c in s.get("active_calls", []):
         c.pop("duration_s", None)
+        c.pop("media", None)
+    s.pop("waiting_history", None)
     return s
 
 
@@ -181,6 +183,17 @@ async def figures_match_what_was_driven():
     S.check(isinstance(t.get("avg_handle_s"), (int, float)) and t["avg_handle_s"] >= 0,
             "avg_handle_s is a number", t)
     S.check(w.get("active_calls") == [], "no active calls", w.get("active_calls"))
+    bt, it = bb.get("today", {}), idc.get("today", {})
+    S.check(bt.get("sessions") == 4 and bt.get("answered") == 2 and bt.get("rated") == 2
+            and abs(bt.get("avg_rating", 0) - 4.5) < 1e-6
+            and abs(bt.get("abandonment_rate", -1) - 0.5) < 1e-6 and bt.get("service_level") == 1,
+            "broadband today: 4 sessions, 2 answered, 2 rated (4.5), abandonment 0.5", bt)
+    S.check(it.get("sessions") == 3 and it.get("answered") == 0 and it.get("rated") == 0
+            and it.get("avg_rating") == 0 and it.get("abandonment_rate") == 0
+            and it.get("avg_speed_of_answer_s") == 0,
+            "id_check today: 3 sessions, nothing answered, averages 0", it)
+    S.check(isinstance(w.get("waiting_history"), list), "waiting_history is a list",
+            w.get("waiting_history"))
 
     # sb takes the invited customer; a broadband customer rings sa.
     await sb.request("agent.state", state="available")
@@ -209,13 +222,23 @@ async def figures_match_what_was_driven():
     sb.drop()
     await sleep(1.0)
     w = await ws_stats(ops)
-    S.check(w.get("agents", {}).get("offline") == 1 and w.get("agents", {}).get("on_call") == 0,
-            "an agent dropped during a call counts offline within the resume window",
+    S.check(w.get("agents") == states(ringing=1, on_call=1),
+            "an agent dropped during a call stays on_call within the resume window",
             w.get("agents"))
     await ringing.request("customer.leave")
+    await sa.maybe_event("ring.cancelled", 3)
+    sa.drop()
+    await sleep(1.0)
+    w = await ws_stats(ops)
+    S.check(w.get("agents") == states(on_call=1, offline=1),
+            "an agent dropped outside a call counts offline within the resume window",
+            w.get("agents"))
+    await sleep(6.0)
+    w = await ws_stats(ops)
+    S.check(w.get("agents", {}).get("offline") == 0,
+            "after the resume window the dropped agent is gone", w.get("agents"))
     for c in waiting:
         await c.request("customer.leave")
-
 
 if __name__ == "__main__":
     S.main()

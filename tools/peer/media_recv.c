@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define OPUS_MAX_FRAME 5760 /* 120 ms at 48 kHz */
+#define OPUS_MAX_FRAME 5760  /* 120 ms at 48 kHz */
 #define AUDIO_SEQ_RESET 1000 /* a jump this big is a new source, not loss */
 
 static uint32_t get32(const uint8_t *p)

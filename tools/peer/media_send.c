@@ -111,8 +111,7 @@ static void send_audio(tc_msession *s)
     tc_tone_gen_fill(&s->tx.tone, pcm, TC_PEER_AUDIO_FRAME, 0.3);
     uint8_t *p = s->pkt;
     size_t off = write_header(s, &s->tx.audio, p, false);
-    int n = opus_encode(s->tx.enc, pcm, TC_PEER_AUDIO_FRAME, p + off,
-                        (opus_int32)(1200 - off));
+    int n = opus_encode(s->tx.enc, pcm, TC_PEER_AUDIO_FRAME, p + off, (opus_int32)(1200 - off));
     s->tx.audio.ts += TC_PEER_AUDIO_FRAME;
     if (n <= 0)
         return;
@@ -181,7 +180,9 @@ static uint64_t ntp_now(void)
 static void send_reports(tc_msession *s)
 {
     uint8_t *p = s->pkt;
-    tc_rtcp_sr sr = {.ssrc = s->tx.audio.ssrc, .ntp = ntp_now(), .rtp_ts = s->tx.audio.ts,
+    tc_rtcp_sr sr = {.ssrc = s->tx.audio.ssrc,
+                     .ntp = ntp_now(),
+                     .rtp_ts = s->tx.audio.ts,
                      .packet_count = (uint32_t)s->tx.audio_sent,
                      .octet_count = (uint32_t)s->tx.audio_bytes};
     int a = tc_rtcp_write_sr(p, 600, &sr);

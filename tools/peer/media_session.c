@@ -108,6 +108,8 @@ static void dtls_start_client(tc_msession *s)
     if (!s->dtls || s->dtls_server || s->dtls_started)
         return;
     s->dtls_started = true;
+    tc_debug("peer %s: DTLS client starts at %lld ms", s->name,
+             (long long)((tc_peer_mono_us() - s->offer_us) / 1000));
     tc_dtls_start(s->dtls);
     dtls_after(s, tc_dtls_state_of(s->dtls));
 }
@@ -124,6 +126,9 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
         return;
     switch (tc_demux_classify(p, len)) {
     case TC_DEMUX_DTLS:
+        if (!s->dtls_heard++)
+            tc_debug("peer %s: first DTLS record in at %lld ms", s->name,
+                     (long long)((tc_peer_mono_us() - s->offer_us) / 1000));
         if (s->dtls)
             dtls_after(s, tc_dtls_feed(s->dtls, p, len));
         break;
@@ -176,7 +181,8 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
     tc_msession *s = data;
     if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
         if (!s->ice_connected)
-            tc_info("peer %s: ICE connected", s->name);
+            tc_info("peer %s: ICE connected in %lld ms", s->name,
+                    (long long)((tc_peer_mono_us() - s->offer_us) / 1000));
         s->ice_connected = true;
         dtls_start_client(s);
     } else if (state == NICE_COMPONENT_STATE_FAILED) {
@@ -207,8 +213,8 @@ static void set_upnp_off(NiceAgent *agent)
 
 static int ice_create(tc_msession *s)
 {
-    s->agent = nice_agent_new_full(s->ctx, NICE_COMPATIBILITY_RFC5245,
-                                   NICE_AGENT_OPTION_ICE_TRICKLE);
+    s->agent =
+        nice_agent_new_full(s->ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
     if (!s->agent)
         return -ENOMEM;
     set_upnp_off(s->agent);
@@ -236,8 +242,7 @@ static bool loopback_address(const char *a)
 
 static NiceCandidate *nice_from_sdp(const tc_msession *s, const tc_sdp_candidate *c)
 {
-    if (c->component != 1 || c->transport != TC_SDP_UDP || c->mdns ||
-        !loopback_address(c->address))
+    if (c->component != 1 || c->transport != TC_SDP_UDP || c->mdns || !loopback_address(c->address))
         return NULL;
     static const NiceCandidateType types[] = {
         NICE_CANDIDATE_TYPE_HOST, NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE,
@@ -268,6 +273,12 @@ static void add_remote(tc_msession *s, const tc_sdp_candidate *c)
 
 int tc_msession_add_remote_candidate(tc_msession *s, const char *candidate)
 {
+    if (!s->have_remote) {
+        /* Trickled ahead of the answer: without the remote credentials libnice
+         * would check the pair with the wrong password and back off. */
+        g_ptr_array_add(s->early_remote, g_strdup(candidate));
+        return 0;
+    }
     if (!candidate[0]) {
         nice_agent_peer_candidate_gathering_done(s->agent, s->stream);
         return 0;
@@ -321,6 +332,7 @@ tc_msession *tc_msession_create(GMainContext *ctx, tc_dtls_ctx *dtls_ctx,
     s->dtls_ctx = dtls_ctx;
     snprintf(s->name, sizeof s->name, "%s", cfg->name ? cfg->name : "peer");
     s->held_candidates = g_ptr_array_new_with_free_func(g_free);
+    s->early_remote = g_ptr_array_new_with_free_func(g_free);
     s->offer_us = tc_peer_mono_us();
     init_tx_ids(s);
     if (tc_msession_send_init(s) != 0 || tc_msession_recv_init(s) != 0) {
@@ -349,6 +361,7 @@ void tc_msession_destroy(tc_msession *s)
     tc_dtls_destroy(s->dtls);
     tc_srtp_destroy(s->srtp);
     g_ptr_array_free(s->held_candidates, TRUE);
+    g_ptr_array_free(s->early_remote, TRUE);
     g_free(s);
 }
 
@@ -419,6 +432,9 @@ static int apply_remote(tc_msession *s, const tc_sdp *d, bool we_answer)
     if (!s->dtls)
         return -ENOMEM;
     s->have_remote = true;
+    for (guint i = 0; i < s->early_remote->len; i++)
+        tc_msession_add_remote_candidate(s, s->early_remote->pdata[i]);
+    g_ptr_array_set_size(s->early_remote, 0);
     if (s->ice_connected)
         dtls_start_client(s);
     return 0;
@@ -464,8 +480,11 @@ static int write_answer(tc_msession *s, const tc_sdp *offer, char *buf, size_t c
     gchar *ufrag = NULL, *pwd = NULL;
     if (!nice_agent_get_local_credentials(s->agent, s->stream, &ufrag, &pwd))
         return -EIO;
-    tc_sdp_local local = {.ice_ufrag = ufrag, .ice_pwd = pwd, .session_id = s->tx.audio.ssrc,
-                          .cname = "tcpeer", .msid_stream = "tcpeer"};
+    tc_sdp_local local = {.ice_ufrag = ufrag,
+                          .ice_pwd = pwd,
+                          .session_id = s->tx.audio.ssrc,
+                          .cname = "tcpeer",
+                          .msid_stream = "tcpeer"};
     memcpy(local.fingerprint_sha256, tc_dtls_ctx_fingerprint(s->dtls_ctx), 32);
     for (unsigned i = 0; i < offer->n_media && i < TC_SDP_MAX_MEDIA; i++) {
         bool video = offer->media[i].kind == TC_SDP_VIDEO;

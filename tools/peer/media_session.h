@@ -49,8 +49,7 @@ int tc_msession_create_offer(tc_msession *s, char *buf, size_t cap);
 /* Applies the answer to our offer. 0, -EINVAL (unparsable or unusable). */
 int tc_msession_set_answer(tc_msession *s, const char *sdp, size_t len);
 /* Answerer side: takes an offer, writes the answer. Length or negative errno. */
-int tc_msession_answer_offer(tc_msession *s, const char *offer, size_t len, char *buf,
-                             size_t cap);
+int tc_msession_answer_offer(tc_msession *s, const char *offer, size_t len, char *buf, size_t cap);
 /* From now on local candidates go to on_candidate (held ones first). */
 void tc_msession_release_candidates(tc_msession *s);
 /* A remote candidate as trickled ("candidate:..."; "" ends them). Candidates

@@ -90,12 +90,14 @@ struct tc_msession {
     bool offerer;
     bool ice_connected, failed;
     GPtrArray *held_candidates; /* local, until released */
+    GPtrArray *early_remote;    /* remote, until the answer is applied */
     bool released, gathering_done, end_sent;
     char ice_pair[160];
 
     tc_dtls_ctx *dtls_ctx;
     tc_dtls *dtls;
     bool dtls_server, dtls_started;
+    unsigned dtls_heard; /* DTLS records received, for one log line */
     uint8_t remote_fp[32];
     bool have_remote;
     GSource *dtls_timer;

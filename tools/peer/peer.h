@@ -34,14 +34,14 @@ typedef struct {
     const char *invite_code; /* customer.redeem instead of join, when set */
     const char *username;
     const char *password;
-    const char *name;            /* for log lines; NULL: the role */
-    unsigned tone_hz;            /* 0: 440 for a customer, 660 for an agent */
-    unsigned video_kbps;         /* 0: 1500 */
-    unsigned duration_s;         /* of the call, from answer (customer) or accept (agent) */
-    unsigned answer_timeout_s;   /* customer: how long to wait in the queue; 0: 60 */
-    bool queue_only;             /* customer: stay queued duration_s, then leave */
-    unsigned pli_interval_ms;    /* send a PLI to the other side this often (0: never) */
-    const char *local_address;   /* ICE gathers here; NULL: 127.0.0.1 (loopback only) */
+    const char *name;          /* for log lines; NULL: the role */
+    unsigned tone_hz;          /* 0: 440 for a customer, 660 for an agent */
+    unsigned video_kbps;       /* 0: 1500 */
+    unsigned duration_s;       /* of the call, from answer (customer) or accept (agent) */
+    unsigned answer_timeout_s; /* customer: how long to wait in the queue; 0: 60 */
+    bool queue_only;           /* customer: stay queued duration_s, then leave */
+    unsigned pli_interval_ms;  /* send a PLI to the other side this often (0: never) */
+    const char *local_address; /* ICE gathers here; NULL: 127.0.0.1 (loopback only) */
 } tc_peer_config;
 
 /* What one media session measured. Counters are packets unless named. */
@@ -54,8 +54,8 @@ typedef struct {
     uint64_t keyframes_sent, keyframes_received;
     uint64_t plis_received, firs_received, plis_sent;
     int64_t latency_p50_us, latency_p99_us, latency_max_us; /* -1: no samples */
-    double dominant_hz;      /* median over analyzed windows; 0: none */
-    uint64_t tone_windows;   /* analyzed windows with sound */
+    double dominant_hz;          /* median over analyzed windows; 0: none */
+    uint64_t tone_windows;       /* analyzed windows with sound */
     uint64_t hold_audio_packets; /* audio received before analysis began (queued) */
     uint64_t hold_audio_voiced;  /* windows with sound among them */
     bool ice_connected, dtls_connected;
@@ -65,8 +65,8 @@ typedef struct {
 } tc_peer_media_stats;
 
 typedef struct {
-    bool ok;          /* the run went as planned (expectations are the caller's) */
-    char error[160];  /* why not, when !ok */
+    bool ok;         /* the run went as planned (expectations are the caller's) */
+    char error[160]; /* why not, when !ok */
     char role[16];
     int64_t session_id;
     bool answered;
@@ -104,5 +104,4 @@ typedef struct {
 /* Runs an offerer (440 Hz) and an answerer (660 Hz) on loop for duration_s,
  * both on 127.0.0.1; fills out[0] (offerer) and out[1]. 0 when both
  * connected, else a negative errno (results still filled). */
-int tc_peer_selftest(GMainLoop *loop, const tc_peer_selftest_config *cfg,
-                     tc_peer_results out[2]);
+int tc_peer_selftest(GMainLoop *loop, const tc_peer_selftest_config *cfg, tc_peer_results out[2]);

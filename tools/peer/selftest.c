@@ -99,13 +99,17 @@ static void fill(const side *sd, const char *role, bool timed_out, tc_peer_resul
         tc_msession_stats(sd->ms, &out->media);
     out->ok = sd->connected && !sd->error[0];
     snprintf(out->error, sizeof out->error, "%s",
-             sd->error[0] ? sd->error : timed_out ? "not connected in time" : "");
+             sd->error[0] ? sd->error
+             : timed_out  ? "not connected in time"
+                          : "");
 }
 
 static int make_sides(selftest *t, const tc_peer_selftest_config *cfg, GMainContext *ctx)
 {
     tc_msession_events ev = {on_candidate, on_connected, on_failed};
-    tc_msession_config ca = {.name = "offerer", .tone_hz = 440, .video_kbps = cfg->video_kbps,
+    tc_msession_config ca = {.name = "offerer",
+                             .tone_hz = 440,
+                             .video_kbps = cfg->video_kbps,
                              .pli_interval_ms = cfg->pli_interval_ms};
     tc_msession_config cb = {.name = "answerer", .tone_hz = 660, .video_kbps = cfg->video_kbps};
     t->ctx_a = tc_dtls_ctx_create();
@@ -132,7 +136,7 @@ int tc_peer_selftest(GMainLoop *loop, const tc_peer_selftest_config *cfg, tc_pee
         GSource *deadline = g_timeout_source_new_seconds(CONNECT_TIMEOUT_S);
         g_source_set_callback(deadline, on_connect_deadline, &t, NULL);
         g_source_attach(deadline, ctx);
-        GSource *end = g_timeout_source_new_seconds(cfg->duration_s);
+        GSource *end = g_timeout_source_new(cfg->duration_s * 1000);
         g_source_set_callback(end, on_end, &t, NULL);
         g_source_attach(end, ctx);
         g_main_loop_run(loop);

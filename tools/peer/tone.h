@@ -30,9 +30,9 @@ typedef struct {
     size_t fill;
     float decim_sum;
     unsigned decim_n;
-    uint64_t windows;        /* complete windows seen */
-    uint64_t voiced;         /* of them, with sound (RMS above the floor) */
-    bool estimate;           /* record frequency estimates (else only count) */
+    uint64_t windows; /* complete windows seen */
+    uint64_t voiced;  /* of them, with sound (RMS above the floor) */
+    bool estimate;    /* record frequency estimates (else only count) */
     size_t n_est;
     float est[TC_TONE_MAX_EST];
 } tc_tone_meter;

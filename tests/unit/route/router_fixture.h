@@ -40,10 +40,10 @@ typedef enum ev_kind {
 typedef struct ev {
     ev_kind kind;
     int64_t session_id, agent_id;
-    int position, wait_s;       /* queue_update */
-    int state;                  /* agent_state: tc_agent_state; ended: tc_end_reason */
-    char reason[32];            /* agent_state, ring_cancelled */
-    int64_t until;              /* agent_state */
+    int position, wait_s;              /* queue_update */
+    int state;                         /* agent_state: tc_agent_state; ended: tc_end_reason */
+    char reason[32];                   /* agent_state, ring_cancelled */
+    int64_t until;                     /* agent_state */
     int priority, waited_s, timeout_s; /* ring */
 } ev;
 
@@ -92,7 +92,7 @@ static inline void on_ring(void *user, int64_t agent_id, const tc_ring_info *rin
 }
 
 static inline void on_ring_cancelled(void *user, int64_t agent_id, int64_t session_id,
-                              const char *reason)
+                                     const char *reason)
 {
     ev *e = ev_push(user, EV_RING_CANCELLED);
     if (e) {
@@ -102,8 +102,8 @@ static inline void on_ring_cancelled(void *user, int64_t agent_id, int64_t sessi
     }
 }
 
-static inline void on_agent_state(void *user, int64_t agent_id, tc_agent_state state, const char *reason,
-                           int64_t until)
+static inline void on_agent_state(void *user, int64_t agent_id, tc_agent_state state,
+                                  const char *reason, int64_t until)
 {
     ev *e = ev_push(user, EV_AGENT_STATE);
     if (e) {

@@ -39,7 +39,10 @@ typedef struct mspec {
     fspec f[4];
 } mspec;
 
-#define SESSION_ID {"session_id", 'i', true, 1, MAX_ID}
+#define SESSION_ID                                                                                 \
+    {                                                                                              \
+        "session_id", 'i', true, 1, MAX_ID                                                         \
+    }
 
 static const mspec specs[] = {
     {"hello", TC_MSG_HELLO, ALL_ROLES, {{"protocol", 'i', false, 0, 1000}}},
@@ -51,9 +54,7 @@ static const mspec specs[] = {
     {"customer.rate",
      TC_MSG_CUSTOMER_RATE,
      TC_ROLE_CUSTOMER | TC_ROLE_ANON, /* a fresh connection rates with the token */
-     {{"rating", 'i', true, 1, 5},
-      {"comment", 's', false, 0, 1000},
-      {"token", 's', false, 1, 64}}},
+     {{"rating", 'i', true, 1, 5}, {"comment", 's', false, 0, 1000}, {"token", 's', false, 1, 64}}},
     /* "anyone" who has no role yet: a connection keeps one role for its life */
     {"login",
      TC_MSG_LOGIN,
@@ -289,9 +290,10 @@ static void out_of_range_field_is_named(void **state)
         for (int f = 0; f < 4 && m->f[f].name; f++) {
             const fspec *fs = &m->f[f];
             char ctx[96];
-            json_t *too_low =
-                fs->kind == 'i' ? json_integer(fs->min - 1) : (fs->min > 0 ? json_string("") : NULL);
-            json_t *too_high = fs->kind == 'i' ? json_integer(fs->max + 1) : str_of_len(fs->max + 1);
+            json_t *too_low = fs->kind == 'i' ? json_integer(fs->min - 1)
+                                              : (fs->min > 0 ? json_string("") : NULL);
+            json_t *too_high =
+                fs->kind == 'i' ? json_integer(fs->max + 1) : str_of_len(fs->max + 1);
             json_t *cases[] = {too_low, too_high};
             for (int c = 0; c < 2; c++) {
                 if (!cases[c])
@@ -310,8 +312,8 @@ static void out_of_range_field_is_named(void **state)
     expect_bad(&res, "bad_request", "rating", "rating 0");
     res = parse_json(json_pack("{s:s, s:i, s:i}", "type", "customer.rate", "id", 1, "rating", 6));
     expect_bad(&res, "bad_request", "rating", "rating 6");
-    res = parse_json(json_pack("{s:s, s:i, s:I}", "type", "agent.accept", "id", 1, "session_id",
-                               (json_int_t)0));
+    res = parse_json(
+        json_pack("{s:s, s:i, s:I}", "type", "agent.accept", "id", 1, "session_id", (json_int_t)0));
     expect_bad(&res, "bad_request", "session_id", "session_id 0");
     res = parse_json(json_pack("{s:s, s:i, s:I}", "type", "agent.accept", "id", 1, "session_id",
                                (json_int_t)-7));
@@ -341,7 +343,8 @@ static void id_rules(void **state)
         "{\"type\":\"ping\",\"id\":true}",
         "{\"type\":\"ping\",\"id\":null}",
         "{\"type\":\"ping\",\"id\":9007199254740993}",
-        "{\"type\":\"ping\",\"id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+        "{\"type\":\"ping\",\"id\":"
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
         "{\"id\":{},\"type\":\"no.such\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -353,7 +356,8 @@ static void id_rules(void **state)
         "{\"type\":\"ping\",\"id\":0}",
         "{\"type\":\"ping\",\"id\":9007199254740992}",
         "{\"type\":\"ping\",\"id\":\"\"}",
-        "{\"type\":\"ping\",\"id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+        "{\"type\":\"ping\",\"id\":"
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
     };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         result res = parse_text(good[i], strlen(good[i]));
@@ -432,7 +436,8 @@ static void type_rules(void **state)
 static void field_access(void **state)
 {
     (void)state;
-    const char *t = "{\"type\":\"invite.create\",\"id\":\"abc\",\"case_ref\":\"C-1\",\"valid_s\":90}";
+    const char *t =
+        "{\"type\":\"invite.create\",\"id\":\"abc\",\"case_ref\":\"C-1\",\"valid_s\":90}";
     tc_request req;
     tc_protocol_error err;
     assert_int_equal(tc_protocol_parse(t, strlen(t), &req, &err), 0);
@@ -530,9 +535,8 @@ static void error_builder(void **state)
 static void event_builder(void **state)
 {
     (void)state;
-    json_t *o = load(tc_protocol_event(
-        "queue.update", json_pack("{s:i, s:i, s:i}", "session_id", 17, "position", 1, "wait_s",
-                                  0)));
+    json_t *o = load(tc_protocol_event("queue.update", json_pack("{s:i, s:i, s:i}", "session_id",
+                                                                 17, "position", 1, "wait_s", 0)));
     assert_int_equal(json_object_size(o), 4);
     assert_string_equal(json_string_value(json_object_get(o, "type")), "queue.update");
     assert_null(json_object_get(o, "id"));

@@ -1,0 +1,10 @@
+import { PagesEnv } from '/work/main/tests/e2e/lib/pages-harness.mjs';
+const env = await PagesEnv.start('urlcheck');
+const r1 = await env.server.httpGet('/join?desk=id_check');
+console.log('GET /join?desk=id_check', r1.status, (r1.body||'').slice(0,200));
+const p = await env.page('x');
+await p.goto(`${env.origin}/join?desk=id_check`);
+console.log('url', p.url());
+await p.goto(`${env.origin}/agent`);
+console.log('url', p.url());
+await env.cleanup();

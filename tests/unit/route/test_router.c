@@ -1,0 +1,496 @@
+/*
+ * Unit tests of the router's session lifecycle: rings that time out or are
+ * declined, answering, hangup and after-call work, outcomes, customers and
+ * agents dropping and coming back, leaving, rating and shutdown. Matching order
+ * and estimates are test_matching.c; invites are test_invite.c.
+ */
+#include "router_fixture.h"
+
+/* Two agents for broadband; alice available first, so she is rung first. */
+static void two_agents(fx *f, int64_t *a, int64_t *b)
+{
+    *a = fx_login(f, "alice", "broadband", T0);
+    *b = fx_login(f, "bob", "broadband", T0);
+    fx_available(f, *a, T0);
+    fx_available(f, *b, T0 + SEC);
+}
+
+/* alice answers c1 at T0 + 2 s; returns c1. */
+static int64_t answered_call(fx *f, int64_t *a)
+{
+    *a = fx_login(f, "alice", "broadband", T0);
+    fx_available(f, *a, T0);
+    int64_t c1 = fx_join(f, "broadband", T0 + SEC);
+    tc_session_info info;
+    assert_int_equal(tc_router_agent_accept(f->r, *a, c1, T0 + 2 * SEC, &info), 0);
+    return c1;
+}
+
+static void ring_timeout_rings_next_agent(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a, b;
+    two_agents(f, &a, &b);
+    int64_t c1 = fx_join(f, "broadband", T0 + 2 * SEC);
+    int r = ev_find(f, 0, EV_RING, c1, a);
+    assert_true(r >= 0);
+    assert_int_equal(f->log[r].timeout_s, 20);
+    assert_int_equal(f->log[r].priority, 0);
+
+    fx_clear(f);
+    tc_router_tick(f->r, T0 + 22 * SEC - 1);
+    assert_int_equal(f->n, 0);
+    tc_router_tick(f->r, T0 + 22 * SEC);
+    int i = ev_find(f, 0, EV_RING_CANCELLED, c1, a);
+    assert_true(i >= 0);
+    assert_string_equal(f->log[i].reason, "timeout");
+    int j = ev_find(f, i, EV_AGENT_STATE, 0, a);
+    assert_true(j > i);
+    assert_int_equal(f->log[j].state, TC_AGENT_NOT_READY);
+    assert_string_equal(f->log[j].reason, "missed");
+    assert_true(ev_find(f, j, EV_RING, c1, b) > j);
+    assert_int_equal(ev_only_ring(f, b), c1);
+    assert_int_equal(ev_count(f, EV_ENDED), 0);
+
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_NOT_READY);
+    assert_int_equal(fx_agent_state(f, b), TC_AGENT_RINGING);
+    tc_session_info s = fx_info(f, c1);
+    assert_int_equal(s.state, TC_SESSION_RINGING);
+    assert_int_equal(s.agent_id, b);
+    assert_int_equal(s.position, 1);
+    tc_session_row row;
+    assert_int_equal(tc_store_session_get(f->store, c1, &row), 0);
+    assert_int_equal(row.offers, 2);
+}
+
+static void ring_timeout_puts_customer_back_at_head(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a = fx_login(f, "alice", "broadband", T0);
+    int64_t b = fx_login(f, "bob", "broadband", T0); /* logged in, not ready */
+    fx_available(f, a, T0);
+    int64_t c1 = fx_join(f, "broadband", T0 + SEC);
+    tc_join_result j2;
+    assert_int_equal(tc_router_customer_join(f->r, "broadband", T0 + 2 * SEC, &j2), 0);
+    int64_t c2 = j2.session.id;
+    /* two staffed, none free, default handle time 180 s: ceil(2 * 180 / 2) */
+    assert_int_equal(j2.session.position, 2);
+    assert_int_equal(j2.session.wait_s, 180);
+
+    fx_clear(f);
+    tc_router_tick(f->r, T0 + 21 * SEC);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_NOT_READY);
+    tc_session_info s1 = fx_info(f, c1), s2 = fx_info(f, c2);
+    assert_int_equal(s1.state, TC_SESSION_QUEUED);
+    assert_int_equal(s1.position, 1);
+    assert_int_equal(s1.wait_s, 90);
+    assert_int_equal(s2.position, 2);
+    const ev *q = ev_last_queue(f, c1);
+    assert_int_equal(q->position, 1);
+    assert_int_equal(q->wait_s, 90);
+    assert_int_equal(ev_find(f, 0, EV_QUEUE, c2, 0), -1); /* unchanged: 2, 180 s */
+    assert_int_equal(ev_count(f, EV_ENDED), 0);           /* bob has not missed it */
+
+    fx_clear(f);
+    fx_available(f, b, T0 + 22 * SEC);
+    assert_int_equal(ev_only_ring(f, b), c1);
+}
+
+static void decline_requeues_with_reason_declined(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a, b;
+    two_agents(f, &a, &b);
+    int64_t c1 = fx_join(f, "broadband", T0 + 2 * SEC);
+    assert_int_equal(ev_find(f, 0, EV_RING, c1, a) >= 0, 1);
+
+    assert_int_equal(tc_router_agent_decline(f->r, b, c1, T0 + 3 * SEC), -EBADFD);
+    assert_int_equal(tc_router_agent_decline(f->r, a, 9999, T0 + 3 * SEC), -ENOENT);
+    fx_clear(f);
+    assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + 3 * SEC), 0);
+    assert_int_equal(ev_count(f, EV_RING_CANCELLED), 0); /* the agent knows */
+    int i = ev_find(f, 0, EV_AGENT_STATE, 0, a);
+    assert_true(i >= 0);
+    assert_int_equal(f->log[i].state, TC_AGENT_NOT_READY);
+    assert_string_equal(f->log[i].reason, "declined");
+    assert_true(ev_find(f, i, EV_RING, c1, b) > i);
+    assert_int_equal(ev_only_ring(f, b), c1);
+    assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + 4 * SEC), -EBADFD);
+}
+
+static void missed_by_every_agent_ends_missed(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a, b;
+    two_agents(f, &a, &b);
+    int64_t other = fx_login(f, "carol", "id_check", T0); /* another desk's agent */
+    (void)other;
+    int64_t c1 = fx_join(f, "broadband", T0 + 2 * SEC);
+    tc_router_tick(f->r, T0 + 22 * SEC); /* alice misses */
+    assert_int_equal(fx_info(f, c1).agent_id, b);
+    fx_clear(f);
+    assert_int_equal(tc_router_agent_decline(f->r, b, c1, T0 + 23 * SEC), 0);
+
+    int e = ev_find(f, 0, EV_ENDED, c1, 0);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].state, TC_END_MISSED);
+    assert_int_equal(f->log[e].agent_id, 0);
+    assert_int_equal(ev_count(f, EV_RING), 0);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ENDED);
+    assert_int_equal(fx_info(f, c1).end_reason, TC_END_MISSED);
+    fx_store_end_reason(f, c1, "missed");
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_NOT_READY);
+    assert_int_equal(fx_agent_state(f, b), TC_AGENT_NOT_READY);
+}
+
+static void accept_moves_the_others_up(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a = fx_login(f, "alice", "broadband", T0);
+    int64_t c[3];
+    for (int i = 0; i < 3; i++)
+        c[i] = fx_join(f, "broadband", T0 + (i + 1) * SEC);
+    fx_available(f, a, T0 + 4 * SEC);
+    int r = ev_find(f, 0, EV_RING, c[0], a);
+    assert_true(r >= 0);
+    assert_int_equal(f->log[r].waited_s, 3);
+
+    fx_clear(f);
+    tc_session_info out;
+    assert_int_equal(tc_router_agent_accept(f->r, a, c[0], T0 + 5 * SEC, &out), 0);
+    assert_int_equal(out.id, c[0]);
+    assert_int_equal(out.state, TC_SESSION_ANSWERED);
+    assert_int_equal(out.agent_id, a);
+    assert_int_equal(out.answered_at, T0 + 5 * SEC);
+    assert_int_equal(out.position, 0);
+    assert_string_equal(out.agent_name, "alice");
+    assert_string_equal(out.desk, "broadband");
+
+    /* exactly: answered, and the two behind move up (one staffed, none free) */
+    assert_int_equal(f->n, 3);
+    int ans = ev_find(f, 0, EV_ANSWERED, c[0], a);
+    assert_true(ans >= 0);
+    const ev *q1 = ev_last_queue(f, c[1]), *q2 = ev_last_queue(f, c[2]);
+    assert_int_equal(q1->position, 1);
+    assert_int_equal(q1->wait_s, 180);
+    assert_int_equal(q2->position, 2);
+    assert_int_equal(q2->wait_s, 360);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_ON_CALL);
+    assert_int_equal(tc_router_agent_accept(f->r, a, c[0], T0 + 6 * SEC, &out), -EBADFD);
+    tc_session_row row;
+    assert_int_equal(tc_store_session_get(f->store, c[0], &row), 0);
+    assert_int_equal(row.agent_id, a);
+    assert_int_equal(row.answered_at, T0 + 5 * SEC);
+}
+
+static void hangup_then_after_call_work_timer(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    int64_t c2 = fx_join(f, "broadband", T0 + 3 * SEC);
+    int64_t c3 = fx_join(f, "broadband", T0 + 4 * SEC);
+
+    fx_clear(f);
+    int64_t end = T0 + 32 * SEC; /* a 30 s call */
+    assert_int_equal(tc_router_hangup(f->r, c1, end), 0);
+    int e = ev_find(f, 0, EV_ENDED, c1, 0);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].agent_id, a);
+    assert_int_equal(f->log[e].state, TC_END_COMPLETED);
+    int s = ev_find(f, 0, EV_AGENT_STATE, 0, a);
+    assert_true(s >= 0);
+    assert_int_equal(f->log[s].state, TC_AGENT_AFTER_CALL_WORK);
+    assert_string_equal(f->log[s].reason, "");
+    assert_int_equal(f->log[s].until, end + 60 * SEC);
+    /* the desk's handle time is now 30 s: one staffed, none free */
+    assert_int_equal(ev_last_queue(f, c2)->wait_s, 30);
+    assert_int_equal(ev_last_queue(f, c3)->wait_s, 60);
+    assert_int_equal(ev_count(f, EV_RING), 0);
+    fx_store_end_reason(f, c1, "completed");
+    assert_int_equal(tc_router_hangup(f->r, c1, end + 1), -ESTALE);
+
+    fx_clear(f);
+    tc_router_tick(f->r, end + 60 * SEC - 1);
+    assert_int_equal(f->n, 0);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AFTER_CALL_WORK);
+    tc_router_tick(f->r, end + 60 * SEC);
+    int av = ev_find(f, 0, EV_AGENT_STATE, 0, a);
+    assert_true(av >= 0);
+    assert_int_equal(f->log[av].state, TC_AGENT_AVAILABLE);
+    assert_int_equal(f->log[av].until, 0);
+    assert_int_equal(ev_only_ring(f, a), c2);
+}
+
+static void outcome_ends_after_call_work_at_once(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    int64_t b = fx_login(f, "bob", "broadband", T0);
+    assert_int_equal(tc_router_hangup(f->r, c1, T0 + 10 * SEC), 0);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AFTER_CALL_WORK);
+
+    tc_agent_state st = TC_AGENT_OFFLINE;
+    assert_int_equal(tc_router_agent_outcome(f->r, b, c1, "resolved", "", T0 + 11 * SEC, &st),
+                     -EPERM);
+    assert_int_equal(tc_router_agent_outcome(f->r, 4242, c1, "resolved", "", T0 + 11 * SEC, &st),
+                     -ENOENT);
+    fx_clear(f);
+    assert_int_equal(
+        tc_router_agent_outcome(f->r, a, c1, "resolved", "modem reset", T0 + 12 * SEC, &st), 0);
+    assert_int_equal(st, TC_AGENT_AVAILABLE);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AVAILABLE);
+    assert_int_equal(ev_find(f, 0, EV_AGENT_STATE, 0, a), -1); /* the reply tells it */
+    tc_session_row row;
+    assert_int_equal(tc_store_session_get(f->store, c1, &row), 0);
+    assert_string_equal(row.outcome, "resolved");
+    assert_string_equal(row.notes, "modem reset");
+
+    /* the timer has nothing left to do; a correction keeps the agent's state */
+    fx_clear(f);
+    tc_router_tick(f->r, T0 + 100 * SEC);
+    assert_int_equal(ev_find(f, 0, EV_AGENT_STATE, 0, a), -1);
+    assert_int_equal(tc_router_agent_set_state(f->r, a, TC_AGENT_NOT_READY, "lunch", T0), 0);
+    assert_int_equal(tc_router_agent_outcome(f->r, a, c1, "escalated", NULL, T0 + 101 * SEC, &st),
+                     0);
+    assert_int_equal(st, TC_AGENT_NOT_READY);
+}
+
+static void customer_resume_inside_window_keeps_place(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a = fx_login(f, "alice", "broadband", T0);
+    int64_t c1 = fx_join(f, "broadband", T0 + SEC);
+    int64_t c2 = fx_join(f, "broadband", T0 + 2 * SEC);
+    tc_router_customer_disconnected(f->r, c1, T0 + 10 * SEC);
+    fx_available(f, a, T0 + 11 * SEC);
+    assert_int_equal(ev_only_ring(f, a), c2); /* a dropped customer is not rung */
+
+    tc_router_tick(f->r, T0 + 70 * SEC - 1);
+    tc_session_info s;
+    int64_t id = 0;
+    /* the token is only in the join result; find it through the router's table */
+    tc_session *ses = tc_router_find_session(f->r, c1);
+    assert_non_null(ses);
+    assert_int_equal(tc_router_session_by_token(f->r, ses->token, &id), 0);
+    assert_int_equal(id, c1);
+    assert_int_equal(tc_router_customer_resume(f->r, ses->token, T0 + 70 * SEC - 1, &s), 0);
+    assert_int_equal(s.state, TC_SESSION_QUEUED);
+    assert_int_equal(s.position, 1);
+    tc_router_tick(f->r, T0 + 71 * SEC);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_QUEUED);
+
+    /* away again, this time past the window */
+    fx_clear(f);
+    tc_router_customer_disconnected(f->r, c1, T0 + 80 * SEC);
+    tc_router_tick(f->r, T0 + 140 * SEC - 1);
+    assert_int_equal(ev_count(f, EV_ENDED), 0);
+    tc_router_tick(f->r, T0 + 140 * SEC);
+    int e = ev_find(f, 0, EV_ENDED, c1, 0);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].state, TC_END_ABANDONED);
+    fx_store_end_reason(f, c1, "abandoned");
+    /* resume after the end still finds the session, ended, so it can be rated */
+    assert_int_equal(tc_router_customer_resume(f->r, ses->token, T0 + 141 * SEC, &s), 0);
+    assert_int_equal(s.state, TC_SESSION_ENDED);
+    assert_int_equal(s.end_reason, TC_END_ABANDONED);
+    assert_int_equal(
+        tc_router_customer_resume(f->r, "00000000000000000000000000000000", T0 + 141 * SEC, &s),
+        -ENOENT);
+}
+
+static void customer_gone_during_call(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    tc_router_customer_disconnected(f->r, c1, T0 + 3 * SEC);
+    fx_clear(f);
+    tc_router_tick(f->r, T0 + 63 * SEC - 1);
+    assert_int_equal(f->n, 0);
+    tc_router_tick(f->r, T0 + 63 * SEC);
+    int e = ev_find(f, 0, EV_ENDED, c1, a);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].state, TC_END_CUSTOMER_GONE);
+    fx_store_end_reason(f, c1, "customer_gone");
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AFTER_CALL_WORK);
+}
+
+static void agent_drop_while_ringing_rings_another(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a, b;
+    two_agents(f, &a, &b);
+    int64_t c1 = fx_join(f, "broadband", T0 + 2 * SEC);
+    assert_true(ev_find(f, 0, EV_RING, c1, a) >= 0);
+    fx_clear(f);
+    tc_router_agent_disconnected(f->r, a, T0 + 3 * SEC);
+    int w = ev_find(f, 0, EV_RING_CANCELLED, c1, a); /* withdrawn, then offered to bob */
+    assert_true(w >= 0);
+    assert_true(ev_find(f, w, EV_RING, c1, b) > w);
+    assert_int_equal(ev_only_ring(f, b), c1);
+    assert_int_equal(ev_count(f, EV_ENDED), 0);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_OFFLINE);
+    tc_session_info s = fx_info(f, c1);
+    assert_int_equal(s.state, TC_SESSION_RINGING);
+    assert_int_equal(s.agent_id, b);
+    assert_int_equal(s.position, 1);
+    /* alice never answered, so she is gone after the window */
+    tc_router_tick(f->r, T0 + 63 * SEC);
+    tc_agent_info info;
+    assert_int_equal(tc_router_agent_state(f->r, a, &info), -ENOENT);
+}
+
+static void agent_gone_past_window_ends_call(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    tc_router_agent_disconnected(f->r, a, T0 + 5 * SEC);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_ON_CALL);
+    fx_clear(f);
+    tc_router_tick(f->r, T0 + 65 * SEC - 1);
+    assert_int_equal(f->n, 0);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+    tc_router_tick(f->r, T0 + 65 * SEC);
+    int e = ev_find(f, 0, EV_ENDED, c1, a);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].state, TC_END_AGENT_GONE);
+    fx_store_end_reason(f, c1, "agent_gone");
+    tc_agent_info info;
+    assert_int_equal(tc_router_agent_state(f->r, a, &info), -ENOENT);
+}
+
+static void agent_relogin_inside_window_finds_call(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    tc_router_agent_disconnected(f->r, a, T0 + 5 * SEC);
+    tc_account acc;
+    assert_int_equal(tc_store_account_get(f->store, "alice", &acc), 0);
+    tc_agent_info info;
+    assert_int_equal(tc_router_agent_login(f->r, &acc, T0 + 30 * SEC, &info), 0);
+    assert_int_equal(info.state, TC_AGENT_ON_CALL);
+    assert_int_equal(info.call_session_id, c1);
+    fx_clear(f);
+    tc_router_tick(f->r, T0 + 70 * SEC);
+    assert_int_equal(ev_count(f, EV_ENDED), 0);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+    assert_int_equal(tc_router_hangup(f->r, c1, T0 + 80 * SEC), 0);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AFTER_CALL_WORK);
+}
+
+static void leave_before_and_after_answer(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t c0 = fx_join(f, "id_check", T0);
+    tc_end_reason why = TC_END_NONE;
+    fx_clear(f);
+    assert_int_equal(tc_router_customer_leave(f->r, c0, T0 + SEC, &why), 0);
+    assert_int_equal(why, TC_END_ABANDONED);
+    int e = ev_find(f, 0, EV_ENDED, c0, 0);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].state, TC_END_ABANDONED);
+    fx_store_end_reason(f, c0, "abandoned");
+    assert_int_equal(tc_router_customer_leave(f->r, c0, T0 + 2 * SEC, &why), -ESTALE);
+    assert_int_equal(tc_router_customer_leave(f->r, 777, T0 + 2 * SEC, &why), -ENOENT);
+
+    /* leaving while rung takes the ring back */
+    int64_t a = fx_login(f, "alice", "broadband", T0);
+    fx_available(f, a, T0);
+    int64_t c1 = fx_join(f, "broadband", T0 + 3 * SEC);
+    fx_clear(f);
+    assert_int_equal(tc_router_customer_leave(f->r, c1, T0 + 4 * SEC, &why), 0);
+    assert_int_equal(why, TC_END_ABANDONED);
+    int rc = ev_find(f, 0, EV_RING_CANCELLED, c1, a);
+    assert_true(rc >= 0);
+    assert_string_equal(f->log[rc].reason, "customer_left");
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AVAILABLE);
+
+    /* after the answer it is completed */
+    int64_t c2 = fx_join(f, "broadband", T0 + 5 * SEC);
+    tc_session_info info;
+    assert_int_equal(tc_router_agent_accept(f->r, a, c2, T0 + 6 * SEC, &info), 0);
+    assert_int_equal(tc_router_customer_leave(f->r, c2, T0 + 7 * SEC, &why), 0);
+    assert_int_equal(why, TC_END_COMPLETED);
+    fx_store_end_reason(f, c2, "completed");
+}
+
+static void rating_rules(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t c1 = fx_join(f, "id_check", T0);
+    assert_int_equal(tc_router_customer_rate(f->r, c1, 5, "", T0 + SEC), -EAGAIN);
+    assert_int_equal(tc_router_customer_leave(f->r, c1, T0 + 2 * SEC, NULL), 0);
+    assert_int_equal(tc_router_customer_rate(f->r, c1, 0, "", T0 + 3 * SEC), -EINVAL);
+    assert_int_equal(tc_router_customer_rate(f->r, c1, 6, "", T0 + 3 * SEC), -EINVAL);
+    assert_int_equal(tc_router_customer_rate(f->r, c1, 4, "quick", T0 + 3 * SEC), 0);
+    assert_int_equal(tc_router_customer_rate(f->r, c1, 5, "", T0 + 4 * SEC), -EALREADY);
+    assert_int_equal(tc_router_customer_rate(f->r, 999, 5, "", T0 + 4 * SEC), -ENOENT);
+    tc_session_row row;
+    assert_int_equal(tc_store_session_get(f->store, c1, &row), 0);
+    assert_int_equal(row.rating, 4);
+    assert_string_equal(row.rating_comment, "quick");
+}
+
+static void shutdown_ends_every_open_session(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a, b;
+    two_agents(f, &a, &b);
+    int64_t on_call = fx_join(f, "broadband", T0 + 2 * SEC);
+    tc_session_info info;
+    assert_int_equal(tc_router_agent_accept(f->r, a, on_call, T0 + 3 * SEC, &info), 0);
+    int64_t ringing = fx_join(f, "broadband", T0 + 4 * SEC);
+    assert_int_equal(fx_info(f, ringing).agent_id, b);
+    int64_t queued[3];
+    for (int i = 0; i < 3; i++)
+        queued[i] = fx_join(f, i == 2 ? "id_check" : "broadband", T0 + (5 + i) * SEC);
+    int64_t left = fx_join(f, "broadband", T0 + 8 * SEC);
+    assert_int_equal(tc_router_customer_leave(f->r, left, T0 + 9 * SEC, NULL), 0);
+
+    fx_clear(f);
+    tc_router_shutdown(f->r, T0 + 10 * SEC);
+    int64_t open[] = {on_call, ringing, queued[0], queued[1], queued[2]};
+    for (int i = 0; i < 5; i++) {
+        fx_store_end_reason(f, open[i], "server_shutdown");
+        int e = ev_find(f, 0, EV_ENDED, open[i], 0);
+        assert_true(e >= 0);
+        assert_int_equal(f->log[e].state, TC_END_SERVER_SHUTDOWN);
+        assert_int_equal(fx_info(f, open[i]).state, TC_SESSION_ENDED);
+    }
+    fx_store_end_reason(f, left, "abandoned");
+    assert_int_equal(ev_count(f, EV_ENDED), 5);
+    /* nobody is offered a session that is about to end */
+    assert_int_equal(ev_count(f, EV_RING), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(ring_timeout_rings_next_agent, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(ring_timeout_puts_customer_back_at_head, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(decline_requeues_with_reason_declined, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(missed_by_every_agent_ends_missed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(accept_moves_the_others_up, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(hangup_then_after_call_work_timer, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(outcome_ends_after_call_work_at_once, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(customer_resume_inside_window_keeps_place, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(customer_gone_during_call, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(agent_drop_while_ringing_rings_another, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(agent_gone_past_window_ends_call, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(agent_relogin_inside_window_finds_call, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(leave_before_and_after_answer, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(rating_rules, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(shutdown_ends_every_open_session, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

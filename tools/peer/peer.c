@@ -1,0 +1,436 @@
+/*
+ * peer.c: the env (one lws client context and one DTLS certificate, shared)
+ * and a peer's script. A customer joins a desk (or redeems a code), offers at
+ * once and waits; an agent logs in, goes available and accepts the first
+ * ring, then offers. The call lasts duration_s from the answer (customer) or
+ * the accept (agent); whoever's timer fires first hangs up, and both finish on
+ * session.ended. Teardown always happens from an idle callback, never inside
+ * an lws or libnice callback.
+ */
+#include "peer.h"
+
+#include "media_session.h"
+#include "signal_client.h"
+
+#include "telecounter/log.h"
+#include "telecounter/random.h"
+#include "telecounter/srtp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define SDP_CAP 16384
+#define PENDING 32
+#define HANGUP_GRACE_S 5
+#define DEFAULT_ANSWER_TIMEOUT_S 60
+
+struct tc_peer_env {
+    GMainLoop *loop;
+    GMainContext *ctx;
+    struct lws_context *lws;
+    tc_dtls_ctx *dtls;
+};
+
+struct tc_peer {
+    tc_peer_env *env;
+    tc_peer_config cfg;
+    tc_peer_done_fn done;
+    void *user;
+    char name[48];
+    tc_sigclient *sig;
+    tc_msession *ms;
+    int64_t next_id;
+    struct {
+        int64_t id;
+        char type[24];
+    } pending[PENDING];
+    bool in_call, finishing;
+    GSource *deadline, *call_timer, *grace, *finish_idle;
+    tc_peer_results res;
+};
+
+/* ---- env ------------------------------------------------------------------ */
+
+tc_peer_env *tc_peer_env_create(GMainLoop *loop)
+{
+    if (tc_random_init() != 0 || tc_srtp_init() != 0)
+        return NULL;
+    tc_peer_env *env = g_new0(tc_peer_env, 1);
+    env->loop = loop;
+    env->ctx = g_main_loop_get_context(loop);
+    env->dtls = tc_dtls_ctx_create();
+    void *foreign_loops[1] = {loop};
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = tc_sigclient_protocols();
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_GLIB;
+    info.foreign_loops = foreign_loops;
+    lws_set_log_level(LLL_ERR, NULL);
+    env->lws = env->dtls ? lws_create_context(&info) : NULL;
+    if (!env->lws) {
+        tc_error("peer: no lws client context (is libwebsockets-evlib-glib installed?)");
+        tc_peer_env_destroy(env);
+        return NULL;
+    }
+    return env;
+}
+
+void tc_peer_env_destroy(tc_peer_env *env)
+{
+    if (!env)
+        return;
+    if (env->lws)
+        lws_context_destroy(env->lws);
+    tc_dtls_ctx_destroy(env->dtls);
+    g_free(env);
+}
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static void drop_source(GSource **src)
+{
+    if (*src) {
+        g_source_destroy(*src);
+        g_source_unref(*src);
+        *src = NULL;
+    }
+}
+
+static GSource *add_timer(tc_peer *p, unsigned ms, GSourceFunc fn)
+{
+    GSource *src = ms ? g_timeout_source_new(ms) : g_idle_source_new();
+    g_source_set_callback(src, fn, p, NULL);
+    g_source_attach(src, p->env->ctx);
+    return src;
+}
+
+static void request(tc_peer *p, const char *type, json_t *fields)
+{
+    int64_t id = ++p->next_id;
+    json_t *msg = fields ? fields : json_object();
+    json_object_set_new(msg, "type", json_string(type));
+    json_object_set_new(msg, "id", json_integer(id));
+    p->pending[id % PENDING].id = id;
+    snprintf(p->pending[id % PENDING].type, sizeof p->pending[0].type, "%s", type);
+    if (p->sig)
+        tc_sigclient_send(p->sig, msg);
+    else
+        json_decref(msg);
+}
+
+static const char *request_type(const tc_peer *p, json_t *msg)
+{
+    json_int_t id = json_integer_value(json_object_get(msg, "id"));
+    return p->pending[id % PENDING].id == id ? p->pending[id % PENDING].type : "";
+}
+
+/* ---- finishing ------------------------------------------------------------ */
+
+static gboolean on_finish_idle(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->finish_idle);
+    p->finish_idle = NULL;
+    drop_source(&p->deadline);
+    drop_source(&p->call_timer);
+    drop_source(&p->grace);
+    if (p->ms)
+        tc_msession_stats(p->ms, &p->res.media);
+    tc_msession_destroy(p->ms);
+    p->ms = NULL;
+    tc_sigclient_destroy(p->sig);
+    p->sig = NULL;
+    tc_info("peer %s: finished%s%s", p->name, p->res.ok ? "" : ": ", p->res.error);
+    if (p->done)
+        p->done(p, &p->res, p->user);
+    return G_SOURCE_REMOVE;
+}
+
+/* error NULL: a clean end. Only the first call counts. */
+static void finish(tc_peer *p, const char *error)
+{
+    if (p->finishing)
+        return;
+    p->finishing = true;
+    p->res.ok = error == NULL;
+    snprintf(p->res.error, sizeof p->res.error, "%s", error ? error : "");
+    p->finish_idle = add_timer(p, 0, on_finish_idle);
+}
+
+static gboolean on_deadline(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->deadline);
+    p->deadline = NULL;
+    finish(p, p->in_call ? "timeout: the call did not end" : "timeout: no call");
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_grace(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->grace);
+    p->grace = NULL;
+    finish(p, NULL); /* hung up; session.ended never came, but nothing failed */
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_call_timer(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->call_timer);
+    p->call_timer = NULL;
+    if (p->cfg.role == TC_PEER_CUSTOMER && !p->res.answered) {
+        request(p, "customer.leave", NULL); /* queue_only: the queue was the test */
+    } else {
+        request(p, "hangup", NULL);
+    }
+    p->grace = add_timer(p, HANGUP_GRACE_S * 1000, on_grace);
+    return G_SOURCE_REMOVE;
+}
+
+static void start_call_timer(tc_peer *p)
+{
+    drop_source(&p->call_timer);
+    p->call_timer = add_timer(p, p->cfg.duration_s * 1000, on_call_timer);
+}
+
+/* ---- media ---------------------------------------------------------------- */
+
+static void on_local_candidate(void *user, const char *candidate)
+{
+    tc_peer *p = user;
+    request(
+        p, "candidate",
+        json_pack("{s:s, s:s, s:i}", "candidate", candidate, "sdpMid", "0", "sdpMLineIndex", 0));
+}
+
+static void on_media_connected(void *user)
+{
+    (void)user;
+}
+
+static void on_media_failed(void *user, const char *why)
+{
+    tc_peer *p = user;
+    char msg[160];
+    snprintf(msg, sizeof msg, "media: %s", why);
+    finish(p, msg);
+}
+
+/* Makes the media session and sends its offer (at once: trickle ICE). */
+static void start_media(tc_peer *p)
+{
+    if (p->ms)
+        return;
+    tc_msession_config mc = {.name = p->name,
+                             .tone_hz = p->cfg.tone_hz,
+                             .video_kbps = p->cfg.video_kbps,
+                             .pli_interval_ms = p->cfg.pli_interval_ms,
+                             .local_address = p->cfg.local_address};
+    tc_msession_events ev = {on_local_candidate, on_media_connected, on_media_failed};
+    p->ms = tc_msession_create(p->env->ctx, p->env->dtls, &mc, &ev, p);
+    char *sdp = g_malloc(SDP_CAP);
+    int n = p->ms ? tc_msession_create_offer(p->ms, sdp, SDP_CAP) : -ENOMEM;
+    if (n < 0)
+        finish(p, "cannot make an offer");
+    else
+        request(p, "offer", json_pack("{s:s}", "sdp", sdp));
+    if (p->cfg.role == TC_PEER_AGENT && p->ms)
+        tc_msession_set_analyze(p->ms, true);
+    g_free(sdp);
+}
+
+static void on_answer(tc_peer *p, json_t *msg)
+{
+    const char *sdp = json_string_value(json_object_get(msg, "sdp"));
+    if (!sdp || !p->ms) {
+        finish(p, "offer.ok carried no sdp (the server does not answer media yet)");
+        return;
+    }
+    if (tc_msession_set_answer(p->ms, sdp, strlen(sdp)) != 0) {
+        finish(p, "the server's answer is unusable");
+        return;
+    }
+    tc_msession_release_candidates(p->ms);
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+static void on_reply(tc_peer *p, const char *type, json_t *msg)
+{
+    json_t *sid = json_object_get(msg, "session_id");
+    if (strcmp(type, "customer.join") == 0 || strcmp(type, "customer.redeem") == 0) {
+        p->res.session_id = json_integer_value(sid);
+        start_media(p);
+        if (p->cfg.queue_only)
+            start_call_timer(p);
+    } else if (strcmp(type, "login") == 0) {
+        request(p, "agent.state", json_pack("{s:s}", "state", "available"));
+    } else if (strcmp(type, "agent.accept") == 0) {
+        p->res.session_id = json_integer_value(sid);
+        p->res.answered = true;
+        start_media(p);
+        start_call_timer(p);
+    } else if (strcmp(type, "offer") == 0) {
+        on_answer(p, msg);
+    } else if (strcmp(type, "customer.leave") == 0) {
+        finish(p, NULL);
+    }
+}
+
+static void on_error(tc_peer *p, json_t *msg)
+{
+    const char *type = request_type(p, msg);
+    const char *code = json_string_value(json_object_get(msg, "code"));
+    const char *text = json_string_value(json_object_get(msg, "message"));
+    char why[160];
+    snprintf(why, sizeof why, "%s: %s (%s)", type, code ? code : "?", text ? text : "");
+    if (strcmp(type, "candidate") == 0 || strcmp(type, "hangup") == 0) {
+        tc_warn("peer %s: %s", p->name, why);
+        return;
+    }
+    finish(p, why);
+}
+
+static void on_ring(tc_peer *p, json_t *msg)
+{
+    if (p->in_call)
+        return;
+    p->in_call = true;
+    request(p, "agent.accept",
+            json_pack("{s:O}", "session_id", json_object_get(msg, "session_id")));
+}
+
+static void on_event(tc_peer *p, const char *type, json_t *msg)
+{
+    if (strcmp(type, "candidate") == 0) {
+        const char *c = json_string_value(json_object_get(msg, "candidate"));
+        if (c && p->ms)
+            tc_msession_add_remote_candidate(p->ms, c);
+    } else if (strcmp(type, "ring") == 0) {
+        on_ring(p, msg);
+    } else if (strcmp(type, "session.answered") == 0) {
+        p->res.answered = true;
+        p->in_call = true;
+        if (p->ms)
+            tc_msession_set_analyze(p->ms, true);
+        start_call_timer(p);
+    } else if (strcmp(type, "session.ended") == 0) {
+        finish(p, NULL);
+    } else if (strcmp(type, "media.state") == 0) {
+        const char *st = json_string_value(json_object_get(msg, "state"));
+        snprintf(p->res.media_state, sizeof p->res.media_state, "%s", st ? st : "");
+    } else if (strcmp(type, "session.replaced") == 0) {
+        finish(p, "session replaced by another connection");
+    }
+}
+
+static void on_message(void *user, json_t *msg)
+{
+    tc_peer *p = user;
+    if (p->finishing)
+        return;
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    if (!type)
+        return;
+    size_t n = strlen(type);
+    if (n > 3 && strcmp(type + n - 3, ".ok") == 0) {
+        char base[32];
+        snprintf(base, sizeof base, "%.*s", (int)(n - 3), type);
+        on_reply(p, base, msg);
+    } else if (strcmp(type, "error") == 0) {
+        on_error(p, msg);
+    } else {
+        on_event(p, type, msg);
+    }
+}
+
+static void on_open(void *user)
+{
+    tc_peer *p = user;
+    tc_info("peer %s: connected to %s", p->name, p->cfg.url);
+    if (p->cfg.role == TC_PEER_AGENT)
+        request(p, "login",
+                json_pack("{s:s, s:s}", "username", p->cfg.username, "password", p->cfg.password));
+    else if (p->cfg.invite_code)
+        request(p, "customer.redeem", json_pack("{s:s}", "code", p->cfg.invite_code));
+    else
+        request(p, "customer.join", json_pack("{s:s}", "desk", p->cfg.desk));
+}
+
+static void on_closed(void *user, const char *why)
+{
+    tc_peer *p = user;
+    char msg[160];
+    snprintf(msg, sizeof msg, "signaling: %s", why);
+    finish(p, msg);
+}
+
+/* ---- create / start / destroy --------------------------------------------- */
+
+static bool config_ok(const tc_peer_config *c)
+{
+    if (!c->url)
+        return false;
+    if (c->role == TC_PEER_AGENT)
+        return c->username && c->password;
+    return c->desk || c->invite_code;
+}
+
+tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_done_fn done,
+                        void *user)
+{
+    if (!config_ok(cfg)) {
+        tc_error("peer: incomplete configuration (url, desk or code, or user and password)");
+        return NULL;
+    }
+    tc_peer *p = g_new0(tc_peer, 1);
+    p->env = env;
+    p->cfg = *cfg;
+    p->done = done;
+    p->user = user;
+    bool agent = cfg->role == TC_PEER_AGENT;
+    if (!p->cfg.tone_hz)
+        p->cfg.tone_hz = agent ? 660 : 440;
+    if (!p->cfg.video_kbps)
+        p->cfg.video_kbps = 1500;
+    if (!p->cfg.answer_timeout_s)
+        p->cfg.answer_timeout_s = DEFAULT_ANSWER_TIMEOUT_S;
+    snprintf(p->name, sizeof p->name, "%s", cfg->name ? cfg->name : agent ? "agent" : "customer");
+    snprintf(p->res.role, sizeof p->res.role, "%s", agent ? "agent" : "customer");
+    p->res.media.offer_to_dtls_ms = -1;
+    p->res.media.latency_p50_us = p->res.media.latency_p99_us = -1;
+    p->res.media.latency_max_us = -1;
+    return p;
+}
+
+int tc_peer_start(tc_peer *p)
+{
+    tc_sigclient_events ev = {on_open, on_message, on_closed};
+    p->sig = tc_sigclient_create(p->env->lws, p->cfg.url, &ev, p);
+    if (!p->sig) {
+        /* lws may have reported the failure already: done must not follow */
+        drop_source(&p->finish_idle);
+        p->finishing = false;
+        return -ECONNREFUSED;
+    }
+    unsigned total_s = p->cfg.answer_timeout_s + p->cfg.duration_s + 2 * HANGUP_GRACE_S;
+    p->deadline = add_timer(p, total_s * 1000, on_deadline);
+    return 0;
+}
+
+void tc_peer_destroy(tc_peer *p)
+{
+    if (!p)
+        return;
+    drop_source(&p->deadline);
+    drop_source(&p->call_timer);
+    drop_source(&p->grace);
+    drop_source(&p->finish_idle);
+    tc_msession_destroy(p->ms);
+    tc_sigclient_destroy(p->sig);
+    g_free(p);
+}
