@@ -21,15 +21,15 @@ typedef enum tc_assignment {
 
 typedef struct tc_config {
     /* [server] */
-    char address[64];          /* address to listen on */
-    int port;                  /* HTTPS and WSS port */
-    char public_url[256];      /* origin customers see, used in invite links */
-    char tls_cert[512];        /* PEM certificate chain */
-    char tls_key[512];         /* PEM private key */
-    char web_root[512];        /* static files */
+    char address[64];           /* address to listen on */
+    int port;                   /* HTTPS and WSS port */
+    char public_url[256];       /* origin customers see, used in invite links */
+    char tls_cert[512];         /* PEM certificate chain */
+    char tls_key[512];          /* PEM private key */
+    char web_root[512];         /* static files */
     char allowed_origins[1024]; /* comma-separated; empty = public_url only */
     /* [log] */
-    int log_level;             /* tc_log_level */
+    int log_level; /* tc_log_level */
     /* [store] */
     char db_path[512];
     /* [routing] */
@@ -43,27 +43,27 @@ typedef struct tc_config {
     /* [invites] */
     int invite_validity_s;
     int invite_max_validity_s;
-    int invite_max_attempts;       /* failed attempts that burn a code */
-    int invite_address_failures;   /* failures per address ... */
-    int invite_address_window_s;   /* ... within this window before throttling */
-    char invite_key_hex[65];       /* 32-byte key, hex; empty = kept in the database */
+    int invite_max_attempts;     /* failed attempts that burn a code */
+    int invite_address_failures; /* failures per address ... */
+    int invite_address_window_s; /* ... within this window before throttling */
+    char invite_key_hex[65];     /* 32-byte key, hex; empty = kept in the database */
     /* [limits] */
     int max_message_bytes;
-    int messages_per_s;        /* sustained per connection */
-    int message_burst;         /* bucket size */
+    int messages_per_s; /* sustained per connection */
+    int message_burst;  /* bucket size */
     int connections_per_address;
     int idle_timeout_s;
-    int auth_token_ttl_s;      /* login tokens for the HTTP API */
+    int auth_token_ttl_s; /* login tokens for the HTTP API */
     /* [ops] */
-    int service_level_s;       /* "answered within" threshold for the service level */
+    int service_level_s; /* "answered within" threshold for the service level */
     /* [media] */
-    int media_workers;         /* 0 = one per core */
-    char media_interfaces[256]; /* comma-separated interface names; empty = all but loopback */
-    bool media_loopback;       /* also gather on 127.0.0.1 (tests) */
+    int media_workers;             /* 0 = one per core */
+    char media_interfaces[256];    /* comma-separated interface names; empty = all but loopback */
+    bool media_loopback;           /* also gather on 127.0.0.1 (tests) */
     char media_public_address[64]; /* advertised for 1:1 NAT; empty = none */
     int media_port_min, media_port_max; /* UDP port range; 0 = any */
-    bool media_ice_tcp;        /* passive ICE-TCP candidates */
-    char media_audio_codecs[128]; /* preference order */
+    bool media_ice_tcp;                 /* passive ICE-TCP candidates */
+    char media_audio_codecs[128];       /* preference order */
     char media_video_codecs[128];
     int media_max_bitrate_bps; /* REMB forwarded to senders is capped here */
     int media_grace_s;         /* a leg whose ICE failed or consent expired ends after this */

@@ -36,7 +36,8 @@ void tc_invite_display(const char canon[TC_INVITE_SYMBOLS + 1],
 
 /* Keyed hashes of a canonical code: of its locator, and of the whole code. */
 void tc_invite_hash(const uint8_t key[TC_INVITE_KEY_LEN], const char canon[TC_INVITE_SYMBOLS + 1],
-                    uint8_t locator_hash[TC_INVITE_HASH_LEN], uint8_t code_hash[TC_INVITE_HASH_LEN]);
+                    uint8_t locator_hash[TC_INVITE_HASH_LEN],
+                    uint8_t code_hash[TC_INVITE_HASH_LEN]);
 
 /* Constant-time equality of two hashes. */
 bool tc_invite_hash_equal(const uint8_t a[TC_INVITE_HASH_LEN], const uint8_t b[TC_INVITE_HASH_LEN]);

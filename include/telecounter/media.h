@@ -33,15 +33,15 @@ const char *tc_media_state_name(tc_media_state s);
 /* Per leg, both directions, sampled by the worker about every 2 s. */
 typedef struct tc_leg_stats {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-    uint64_t rx_dropped;      /* SRTP failures, replays, oversize, before DTLS, malformed */
+    uint64_t rx_dropped; /* SRTP failures, replays, oversize, before DTLS, malformed */
     uint64_t plis_rx, firs_rx, nacks_rx, plis_tx;
     uint32_t rx_bitrate_bps, tx_bitrate_bps;
-    uint32_t rtt_ms;          /* from the peer's receiver reports; 0 = not known yet */
-    uint32_t loss_permille;   /* the peer's loss of what we send, from its reports */
-    uint32_t jitter_ms;       /* of what we receive (audio, else video) */
-    char pair_type[24];       /* "host/udp", "prflx/udp", "relay/tcp"... */
+    uint32_t rtt_ms;        /* from the peer's receiver reports; 0 = not known yet */
+    uint32_t loss_permille; /* the peer's loss of what we send, from its reports */
+    uint32_t jitter_ms;     /* of what we receive (audio, else video) */
+    char pair_type[24];     /* "host/udp", "prflx/udp", "relay/tcp"... */
     char srtp_profile[32];
-    int64_t connected_at_us;  /* 0 until DTLS finished */
+    int64_t connected_at_us; /* 0 until DTLS finished */
 } tc_leg_stats;
 
 typedef struct tc_media_events {
@@ -61,8 +61,8 @@ void tc_media_destroy(tc_media *m);
 /* Parses and checks an offer, creates the leg (or restarts ICE on the existing
  * one) and writes the answer into answer (NUL-terminated). -EINVAL with a
  * one-line reason in why for an unusable offer: no state is created then. */
-int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const char *sdp,
-                   size_t len, char *answer, size_t cap, char *why, size_t why_len);
+int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const char *sdp, size_t len,
+                   char *answer, size_t cap, char *why, size_t why_len);
 /* A trickled candidate ("" = end of candidates). -ENOENT without a leg,
  * -EINVAL for a malformed one; mDNS names are ignored (0). */
 int tc_media_remote_candidate(tc_media *m, int64_t session_id, tc_media_side side,

@@ -58,7 +58,7 @@ typedef struct tc_request {
 } tc_request;
 
 typedef struct tc_protocol_error {
-    const char *code;  /* a stable code from docs/protocol.md */
+    const char *code; /* a stable code from docs/protocol.md */
     char message[160];
 } tc_protocol_error;
 

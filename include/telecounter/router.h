@@ -69,13 +69,13 @@ typedef struct tc_session_info {
     char desk[TC_DESK_NAME_MAX];
     tc_session_state state;
     tc_end_reason end_reason;
-    int priority;        /* 1 = came with an invite code */
+    int priority; /* 1 = came with an invite code */
     char case_ref[128];
     char note[512];
-    int position;        /* 1-based while queued or ringing, else 0 */
-    int wait_s;          /* estimate while queued, else 0 */
+    int position; /* 1-based while queued or ringing, else 0 */
+    int wait_s;   /* estimate while queued, else 0 */
     int64_t queued_at, answered_at;
-    int64_t agent_id;    /* answering (or ringing) agent; 0 = none */
+    int64_t agent_id; /* answering (or ringing) agent; 0 = none */
     char agent_name[128];
 } tc_session_info;
 
@@ -142,8 +142,7 @@ typedef struct tc_agent_info {
 } tc_agent_info;
 
 /* Creates the agent, or re-attaches a known one whose connection dropped. */
-int tc_router_agent_login(tc_router *r, const tc_account *account, int64_t now,
-                          tc_agent_info *out);
+int tc_router_agent_login(tc_router *r, const tc_account *account, int64_t now, tc_agent_info *out);
 /* -EBADFD while ringing or on a call. */
 int tc_router_agent_logout(tc_router *r, int64_t agent_id, int64_t now);
 void tc_router_agent_disconnected(tc_router *r, int64_t agent_id, int64_t now);
@@ -168,9 +167,9 @@ int tc_router_session_info(tc_router *r, int64_t session_id, tc_session_info *ou
 /* ---- invites ------------------------------------------------------------------- */
 
 /* valid_s 0 = the configured default. code_out: display form. */
-int tc_router_invite_create(tc_router *r, int64_t issuer_id, const char *desk,
-                            const char *case_ref, const char *note, int valid_s, int64_t now,
-                            char code_out[16], int64_t *expires_at_out);
+int tc_router_invite_create(tc_router *r, int64_t issuer_id, const char *desk, const char *case_ref,
+                            const char *note, int valid_s, int64_t now, char code_out[16],
+                            int64_t *expires_at_out);
 
 /* ---- timers, shutdown, views ------------------------------------------------------ */
 

@@ -90,7 +90,10 @@ typedef struct int_key {
     int min, max;
 } int_key;
 
-#define INT_KEY(g, k, field, lo, hi) {g, k, offsetof(tc_config, field), lo, hi}
+#define INT_KEY(g, k, field, lo, hi)                                                               \
+    {                                                                                              \
+        g, k, offsetof(tc_config, field), lo, hi                                                   \
+    }
 static const int_key int_keys[] = {
     INT_KEY("server", "port", port, 1, 65535),
     INT_KEY("routing", "ring_timeout_s", ring_timeout_s, 3, 300),
@@ -121,7 +124,10 @@ typedef struct str_key {
     size_t offset, cap;
 } str_key;
 
-#define STR_KEY(g, k, field) {g, k, offsetof(tc_config, field), sizeof(((tc_config *)0)->field)}
+#define STR_KEY(g, k, field)                                                                       \
+    {                                                                                              \
+        g, k, offsetof(tc_config, field), sizeof(((tc_config *)0)->field)                          \
+    }
 static const str_key str_keys[] = {
     STR_KEY("server", "address", address),
     STR_KEY("server", "public_url", public_url),
@@ -142,7 +148,10 @@ typedef struct bool_key {
     size_t offset;
 } bool_key;
 
-#define BOOL_KEY(g, k, field) {g, k, offsetof(tc_config, field)}
+#define BOOL_KEY(g, k, field)                                                                      \
+    {                                                                                              \
+        g, k, offsetof(tc_config, field)                                                           \
+    }
 static const bool_key bool_keys[] = {
     BOOL_KEY("media", "loopback", media_loopback),
     BOOL_KEY("media", "ice_tcp", media_ice_tcp),
@@ -176,8 +185,8 @@ static int read_ints(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
         GError *gerr = NULL;
         gint v = g_key_file_get_integer(kf, k->group, k->key, &gerr);
         if (gerr || v < k->min || v > k->max) {
-            snprintf(err, err_len, "%s.%s: expected a whole number from %d to %d", k->group,
-                     k->key, k->min, k->max);
+            snprintf(err, err_len, "%s.%s: expected a whole number from %d to %d", k->group, k->key,
+                     k->min, k->max);
             g_clear_error(&gerr);
             return -EINVAL;
         }

@@ -39,7 +39,7 @@ struct tc_leg {
     int n_streams;
     uint8_t uri_of_id[256]; /* extension id -> 1 + index in the kept list, 0 = none */
     uint8_t id_of_uri[16];
-    uint8_t ext_map[256];   /* to the partner, rebuilt on bridging */
+    uint8_t ext_map[256]; /* to the partner, rebuilt on bridging */
     uint16_t hold_seq;
     uint32_t hold_ts;
     int hold_next;
@@ -277,7 +277,8 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
         return;
     }
     tc_leg *to = leg->partner && tc_leg_connected(leg->partner) ? leg->partner : NULL;
-    rc = kind == TC_DEMUX_RTP ? tc_relay_on_rtp(leg, to, pkt, n) : tc_relay_on_rtcp(leg, to, pkt, n);
+    rc =
+        kind == TC_DEMUX_RTP ? tc_relay_on_rtp(leg, to, pkt, n) : tc_relay_on_rtcp(leg, to, pkt, n);
     if (rc < 0)
         leg->stats.rx_dropped++;
 }
@@ -347,8 +348,8 @@ static void on_state(NiceAgent *agent, guint stream_id, guint component_id, guin
         leg->ice_ready = false;
         if (!leg->grace_timer) {
             tc_media_post_state(leg->sh, leg->session_id, leg->side, TC_MEDIA_RECONNECTING);
-            leg->grace_timer = every_ms(leg, (unsigned)leg->sh->cfg->media_grace_s * 1000,
-                                        on_grace_over);
+            leg->grace_timer =
+                every_ms(leg, (unsigned)leg->sh->cfg->media_grace_s * 1000, on_grace_over);
         }
     }
 }
@@ -446,9 +447,9 @@ static void add_local_addresses(tc_leg *leg)
 static bool make_agent(tc_leg *leg)
 {
     const tc_config *cfg = leg->sh->cfg;
-    leg->agent = nice_agent_new_full(tc_worker_context(leg->worker), NICE_COMPATIBILITY_RFC5245,
-                                     NICE_AGENT_OPTION_ICE_TRICKLE |
-                                         NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+    leg->agent =
+        nice_agent_new_full(tc_worker_context(leg->worker), NICE_COMPATIBILITY_RFC5245,
+                            NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
     if (!leg->agent)
         return false;
     /* Never UPnP: its default sends SSDP multicast on every interface. */
@@ -467,8 +468,8 @@ static bool make_agent(tc_leg *leg)
     if (cfg->media_port_min && cfg->media_port_max)
         nice_agent_set_port_range(leg->agent, leg->stream_id, 1, (guint)cfg->media_port_min,
                                   (guint)cfg->media_port_max);
-    nice_agent_attach_recv(leg->agent, leg->stream_id, 1, tc_worker_context(leg->worker),
-                           on_recv, leg);
+    nice_agent_attach_recv(leg->agent, leg->stream_id, 1, tc_worker_context(leg->worker), on_recv,
+                           leg);
     return true;
 }
 
@@ -507,9 +508,8 @@ static void set_remote(tc_leg *leg, const tc_leg_params *p)
             continue;
         char line[256];
         snprintf(line, sizeof line, "candidate:%s %u %s %u %s %u typ %s", c->foundation,
-                 c->component, c->transport == TC_SDP_UDP ? "udp" : "tcp", c->priority,
-                 c->address, c->port,
-                 (const char *const[]){"host", "srflx", "prflx", "relay"}[c->type]);
+                 c->component, c->transport == TC_SDP_UDP ? "udp" : "tcp", c->priority, c->address,
+                 c->port, (const char *const[]){"host", "srflx", "prflx", "relay"}[c->type]);
         tc_leg_add_candidate(leg, line);
     }
     if (m0->end_of_candidates)
@@ -562,8 +562,8 @@ void tc_leg_destroy(tc_leg *leg)
     cancel(&leg->stats_timer);
     cancel(&leg->report_timer);
     if (leg->agent) {
-        nice_agent_attach_recv(leg->agent, leg->stream_id, 1, tc_worker_context(leg->worker),
-                               NULL, NULL);
+        nice_agent_attach_recv(leg->agent, leg->stream_id, 1, tc_worker_context(leg->worker), NULL,
+                               NULL);
         g_signal_handlers_disconnect_by_data(leg->agent, leg);
         nice_agent_remove_stream(leg->agent, leg->stream_id);
         g_object_unref(leg->agent);

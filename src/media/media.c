@@ -312,8 +312,7 @@ static int read_offer(const char *sdp, size_t len, tc_sdp *offer, char *why, siz
     return tc_sdp_check_webrtc(offer, why, why_len);
 }
 
-static void remember_codecs(tc_media_session *s, const tc_sdp *offer,
-                            const tc_sdp_choice *choices)
+static void remember_codecs(tc_media_session *s, const tc_sdp *offer, const tc_sdp_choice *choices)
 {
     for (int i = 0; i < offer->n_media; i++) {
         if (!choices[i].accepted || choices[i].codec < 0)
@@ -342,7 +341,9 @@ static int answer_offer(tc_media *m, tc_media_session *s, tc_media_side side, le
         return rc;
     random_ice_string(p->ufrag, TC_ICE_UFRAG_LEN);
     random_ice_string(p->pwd, TC_ICE_PWD_LEN);
-    tc_sdp_local local = {.ice_ufrag = p->ufrag, .ice_pwd = p->pwd, .cname = "telecounter",
+    tc_sdp_local local = {.ice_ufrag = p->ufrag,
+                          .ice_pwd = p->pwd,
+                          .cname = "telecounter",
                           .msid_stream = "telecounter"};
     memcpy(local.fingerprint_sha256, tc_dtls_ctx_fingerprint(m->shared.dtls), 32);
     tc_random_bytes(&local.session_id, sizeof local.session_id);
@@ -359,8 +360,8 @@ static int answer_offer(tc_media *m, tc_media_session *s, tc_media_side side, le
     return 0;
 }
 
-int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const char *sdp,
-                   size_t len, char *answer, size_t cap, char *why, size_t why_len)
+int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const char *sdp, size_t len,
+                   char *answer, size_t cap, char *why, size_t why_len)
 {
     leg_msg *msg = g_new0(leg_msg, 1);
     msg->params.offer = g_malloc(sizeof(tc_sdp));

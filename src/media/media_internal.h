@@ -20,13 +20,13 @@
 #define TC_MAX_PACKET 1500
 /* Every packet buffer: the largest packet plus room for the SRTP trailer. */
 #define TC_PACKET_CAP (TC_MAX_PACKET + TC_SRTP_MAX_TRAILER)
-#define TC_LEG_KEY(session_id, side) ((session_id) * 2 + (int64_t)(side))
+#define TC_LEG_KEY(session_id, side) ((session_id)*2 + (int64_t)(side))
 
 /* What a worker needs to build or restart a leg, decided on the control thread. */
 typedef struct tc_leg_params {
     int64_t session_id;
     tc_media_side side;
-    tc_sdp *offer;                       /* owned by the message */
+    tc_sdp *offer; /* owned by the message */
     tc_sdp_choice choices[TC_SDP_MAX_MEDIA];
     char ufrag[TC_ICE_UFRAG_LEN + 1], pwd[TC_ICE_PWD_LEN + 1];
     uint32_t ssrc[TC_SDP_MAX_MEDIA], rtx_ssrc[TC_SDP_MAX_MEDIA];
@@ -39,8 +39,8 @@ typedef struct tc_leg tc_leg;
 typedef struct tc_media_shared {
     const tc_config *cfg;
     tc_dtls_ctx *dtls;
-    struct tc_media *media;       /* only for posting back to the control thread */
-    const uint8_t *hold_frames;   /* Opus frames of hold audio, back to back */
+    struct tc_media *media;     /* only for posting back to the control thread */
+    const uint8_t *hold_frames; /* Opus frames of hold audio, back to back */
     const uint32_t *hold_frame_offset;
     const uint16_t *hold_frame_len;
     int hold_frame_count;
@@ -74,9 +74,9 @@ void tc_leg_send_rtcp(tc_leg *leg, uint8_t *buf, size_t len, size_t cap);
 typedef struct tc_relay_stream {
     tc_sdp_kind kind;
     bool accepted;
-    uint8_t pt, rtx_pt;        /* the leg's payload types for its codec */
+    uint8_t pt, rtx_pt; /* the leg's payload types for its codec */
     uint32_t clock_rate;
-    uint32_t in_ssrc, in_rtx_ssrc; /* what the peer sends (learned) */
+    uint32_t in_ssrc, in_rtx_ssrc;   /* what the peer sends (learned) */
     uint32_t out_ssrc, out_rtx_ssrc; /* what we send the peer */
     /* rewriting of what we send, across a change of source (hold -> call) */
     bool out_started;
@@ -84,14 +84,14 @@ typedef struct tc_relay_stream {
     uint16_t seq_offset, last_seq;
     uint32_t ts_offset, last_ts;
     int64_t last_us;
-    tc_rtx_buffer *sent;       /* video: what we sent, for NACKs; NULL otherwise */
+    tc_rtx_buffer *sent; /* video: what we sent, for NACKs; NULL otherwise */
     /* what we receive on it, for our receiver reports (RFC 3550 A.1, A.8) */
     bool rx_started;
     uint16_t rx_max_seq;
     uint32_t rx_cycles, rx_base_seq, rx_received, rx_expected_prior, rx_received_prior;
-    uint32_t rx_jitter;        /* in timestamp units, scaled by 16 */
+    uint32_t rx_jitter; /* in timestamp units, scaled by 16 */
     int64_t rx_last_transit;
-    uint32_t rx_lsr;           /* middle of the peer's last SR NTP time */
+    uint32_t rx_lsr; /* middle of the peer's last SR NTP time */
     int64_t rx_lsr_at_us;
     /* what we send on it, for our sender reports */
     uint32_t tx_packets, tx_octets, tx_last_ts;

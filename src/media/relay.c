@@ -52,8 +52,7 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, size_t len,
-                          size_t cap)
+void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, size_t len, size_t cap)
 {
     int n;
     tc_relay_stream *s = &tc_leg_streams(leg, &n)[i];

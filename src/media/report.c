@@ -71,7 +71,9 @@ static void block_of(tc_relay_stream *s, int64_t now_us, tc_rtcp_report_block *b
     b->fraction_lost = expected_interval && lost_interval > 0
                            ? (uint8_t)((lost_interval << 8) / expected_interval)
                            : 0;
-    b->cumulative_lost = (int32_t)(lost > 0x7fffff ? 0x7fffff : lost < -0x800000 ? -0x800000 : lost);
+    b->cumulative_lost = (int32_t)(lost > 0x7fffff    ? 0x7fffff
+                                   : lost < -0x800000 ? -0x800000
+                                                      : lost);
     b->ext_highest_seq = ext_max;
     b->jitter = s->rx_jitter >> 4;
     b->lsr = s->rx_lsr;
@@ -125,8 +127,7 @@ void tc_report_from_peer(tc_leg *leg, const void *packet, int64_t now_us)
 }
 
 /* Our blocks about every stream the peer sends us, into rr (up to 31). */
-static int collect_blocks(tc_relay_stream *s, int n, int64_t now_us,
-                          tc_rtcp_report_block *blocks)
+static int collect_blocks(tc_relay_stream *s, int n, int64_t now_us, tc_rtcp_report_block *blocks)
 {
     int count = 0;
     for (int i = 0; i < n && count < TC_RTCP_MAX_REPORTS; i++)

@@ -27,10 +27,10 @@ json_t *tc_stats_queue_summary(tc_router *router, int64_t now)
     int n = tc_router_desk_summaries(router, now, sums, TC_MAX_DESKS);
     json_t *desks = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(desks, json_pack("{s:s, s:i, s:i, s:i}", "desk", sums[i].desk,
-                                               "waiting", sums[i].waiting, "longest_wait_s",
-                                               sums[i].longest_wait_s, "invites",
-                                               sums[i].invites_waiting));
+        json_array_append_new(desks,
+                              json_pack("{s:s, s:i, s:i, s:i}", "desk", sums[i].desk, "waiting",
+                                        sums[i].waiting, "longest_wait_s", sums[i].longest_wait_s,
+                                        "invites", sums[i].invites_waiting));
     return desks;
 }
 
@@ -41,8 +41,8 @@ static json_t *figures_json(const tc_store_stats *st)
                      (json_int_t)st->sessions, "ended", (json_int_t)st->ended, "answered",
                      (json_int_t)st->answered, "avg_speed_of_answer_s", st->avg_answer_s,
                      "service_level", service_level, "abandonment_rate", st->abandon_rate,
-                     "avg_handle_s", st->avg_handle_s, "rated", (json_int_t)st->rated,
-                     "avg_rating", st->avg_rating);
+                     "avg_handle_s", st->avg_handle_s, "rated", (json_int_t)st->rated, "avg_rating",
+                     st->avg_rating);
 }
 
 static json_t *desk_today(const tc_config *cfg, tc_store *store, const char *desk, int64_t now)
@@ -60,12 +60,12 @@ static json_t *desks_json(const tc_config *cfg, tc_router *router, tc_store *sto
     int n = tc_router_desk_summaries(router, now, sums, TC_MAX_DESKS);
     json_t *desks = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(
-            desks, json_pack("{s:s, s:i, s:i, s:i, s:o, s:o}", "desk", sums[i].desk, "waiting",
-                             sums[i].waiting, "longest_wait_s", sums[i].longest_wait_s,
-                             "invites_waiting", sums[i].invites_waiting, "agents",
-                             agents_by_state(sums[i].agents), "today",
-                             desk_today(cfg, store, sums[i].desk, now)));
+        json_array_append_new(desks, json_pack("{s:s, s:i, s:i, s:i, s:o, s:o}", "desk",
+                                               sums[i].desk, "waiting", sums[i].waiting,
+                                               "longest_wait_s", sums[i].longest_wait_s,
+                                               "invites_waiting", sums[i].invites_waiting, "agents",
+                                               agents_by_state(sums[i].agents), "today",
+                                               desk_today(cfg, store, sums[i].desk, now)));
     return desks;
 }
 
@@ -75,9 +75,9 @@ static json_t *leg_json(const tc_leg_stats *st)
                      (json_int_t)st->rx_bitrate_bps, "tx_bitrate_bps",
                      (json_int_t)st->tx_bitrate_bps, "rtt_ms", (json_int_t)st->rtt_ms,
                      "loss_permille", (json_int_t)st->loss_permille, "jitter_ms",
-                     (json_int_t)st->jitter_ms, "rx_dropped", (json_int_t)st->rx_dropped,
-                     "plis_rx", (json_int_t)st->plis_rx, "nacks_rx", (json_int_t)st->nacks_rx,
-                     "pair", st->pair_type, "srtp", st->srtp_profile);
+                     (json_int_t)st->jitter_ms, "rx_dropped", (json_int_t)st->rx_dropped, "plis_rx",
+                     (json_int_t)st->plis_rx, "nacks_rx", (json_int_t)st->nacks_rx, "pair",
+                     st->pair_type, "srtp", st->srtp_profile);
 }
 
 typedef struct calls_ctx {
@@ -89,15 +89,16 @@ typedef struct calls_ctx {
 static void add_call(void *user, const tc_call_view *c)
 {
     calls_ctx *ctx = user;
-    json_t *call = json_pack("{s:I, s:s, s:s, s:I, s:I}", "session_id", (json_int_t)c->session_id,
-                             "desk", c->desk, "agent", c->agent_username, "answered_at",
-                             (json_int_t)c->answered_at, "duration_s",
-                             (json_int_t)((ctx->now - c->answered_at) / 1000));
+    json_t *call =
+        json_pack("{s:I, s:s, s:s, s:I, s:I}", "session_id", (json_int_t)c->session_id, "desk",
+                  c->desk, "agent", c->agent_username, "answered_at", (json_int_t)c->answered_at,
+                  "duration_s", (json_int_t)((ctx->now - c->answered_at) / 1000));
     const tc_leg_stats *legs =
         ctx->media_stats ? g_hash_table_lookup(ctx->media_stats, &c->session_id) : NULL;
     if (legs)
-        json_object_set_new(call, "media", json_pack("{s:o, s:o}", "customer", leg_json(&legs[0]),
-                                                     "agent", leg_json(&legs[1])));
+        json_object_set_new(
+            call, "media",
+            json_pack("{s:o, s:o}", "customer", leg_json(&legs[0]), "agent", leg_json(&legs[1])));
     json_array_append_new(ctx->calls, call);
 }
 
@@ -121,8 +122,8 @@ static json_t *history_json(const tc_config *cfg, const tc_stats_history *h)
         json_t *waiting = json_object();
         for (int d = 0; d < cfg->desk_count; d++)
             json_object_set_new(waiting, cfg->desks[d], json_integer(h->waiting[i][d]));
-        json_array_append_new(out, json_pack("{s:I, s:o}", "at", (json_int_t)h->at[i], "waiting",
-                                             waiting));
+        json_array_append_new(
+            out, json_pack("{s:I, s:o}", "at", (json_int_t)h->at[i], "waiting", waiting));
     }
     return out;
 }
@@ -136,13 +137,13 @@ static json_t *today_json(const tc_config *cfg, tc_store *store, int64_t now)
         return json_null();
     }
     json_t *today = figures_json(&st);
-    json_object_set_new(
-        today, "by_reason",
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "completed", (json_int_t)st.completed,
-                  "abandoned", (json_int_t)st.abandoned, "missed", (json_int_t)st.missed,
-                  "customer_gone", (json_int_t)st.customer_gone, "agent_gone",
-                  (json_int_t)st.agent_gone, "failed", (json_int_t)st.failed, "server_shutdown",
-                  (json_int_t)st.server_shutdown));
+    json_object_set_new(today, "by_reason",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "completed",
+                                  (json_int_t)st.completed, "abandoned", (json_int_t)st.abandoned,
+                                  "missed", (json_int_t)st.missed, "customer_gone",
+                                  (json_int_t)st.customer_gone, "agent_gone",
+                                  (json_int_t)st.agent_gone, "failed", (json_int_t)st.failed,
+                                  "server_shutdown", (json_int_t)st.server_shutdown));
     return today;
 }
 

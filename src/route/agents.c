@@ -24,8 +24,7 @@ void tc_agent_set(tc_router *r, tc_agent *a, tc_agent_state state, const char *r
     a->acw_until = until;
     if (state == TC_AGENT_AVAILABLE && was != TC_AGENT_AVAILABLE)
         a->idle_since = now;
-    if (state != TC_AGENT_RINGING && state != TC_AGENT_ON_CALL &&
-        state != TC_AGENT_AFTER_CALL_WORK)
+    if (state != TC_AGENT_RINGING && state != TC_AGENT_ON_CALL && state != TC_AGENT_AFTER_CALL_WORK)
         a->session_id = 0;
     if (tell_agent && a->connected && r->ev.agent_state)
         r->ev.agent_state(r->ev.user, a->id, state, a->reason, until);
@@ -53,8 +52,7 @@ static uint32_t parse_skills(const tc_config *cfg, const char *skills)
     return bits;
 }
 
-int tc_router_agent_login(tc_router *r, const tc_account *account, int64_t now,
-                          tc_agent_info *out)
+int tc_router_agent_login(tc_router *r, const tc_account *account, int64_t now, tc_agent_info *out)
 {
     tc_agent *a = tc_router_find_agent(r, account->id);
     if (!a) {
@@ -227,8 +225,7 @@ static void agent_due(tc_router *r, tc_agent *a, int64_t now)
         tc_agent_set(r, a, TC_AGENT_OFFLINE, "disconnected", 0, now, false);
         return;
     }
-    tc_session *s =
-        a->state == TC_AGENT_ON_CALL ? tc_router_find_session(r, a->session_id) : NULL;
+    tc_session *s = a->state == TC_AGENT_ON_CALL ? tc_router_find_session(r, a->session_id) : NULL;
     if (s)
         tc_router_session_finish(r, s, TC_END_AGENT_GONE, now);
     tc_info("agent %s: gone past the resume window", a->username);

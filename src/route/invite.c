@@ -36,8 +36,7 @@ int tc_invite_normalize(const char *in, size_t len, char out[TC_INVITE_SYMBOLS +
     return 0;
 }
 
-void tc_invite_display(const char canon[TC_INVITE_SYMBOLS + 1],
-                       char out[TC_INVITE_DISPLAY_LEN + 1])
+void tc_invite_display(const char canon[TC_INVITE_SYMBOLS + 1], char out[TC_INVITE_DISPLAY_LEN + 1])
 {
     int o = 0;
     for (int i = 0; i < TC_INVITE_SYMBOLS; i++) {

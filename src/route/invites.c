@@ -67,16 +67,16 @@ void tc_invites_tick(tc_router *r, int64_t now)
     g_hash_table_iter_init(&it, r->failures);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         tc_addr_failures *f = value;
-        int newest = (f->next + r->cfg->invite_address_failures - 1) %
-                     r->cfg->invite_address_failures;
+        int newest =
+            (f->next + r->cfg->invite_address_failures - 1) % r->cfg->invite_address_failures;
         if (now - f->at[newest] > window_ms)
             g_hash_table_iter_remove(&it);
     }
 }
 
-int tc_router_invite_create(tc_router *r, int64_t issuer_id, const char *desk,
-                            const char *case_ref, const char *note, int valid_s, int64_t now,
-                            char code_out[16], int64_t *expires_at_out)
+int tc_router_invite_create(tc_router *r, int64_t issuer_id, const char *desk, const char *case_ref,
+                            const char *note, int valid_s, int64_t now, char code_out[16],
+                            int64_t *expires_at_out)
 {
     if (tc_config_desk_index(r->cfg, desk) < 0)
         return -ENOENT;
@@ -94,8 +94,8 @@ int tc_router_invite_create(tc_router *r, int64_t issuer_id, const char *desk,
         tc_invite_generate(code_out);
         tc_invite_normalize(code_out, strlen(code_out), canon);
         tc_invite_hash(r->invite_key, canon, locator_hash, code_hash);
-        int rc = tc_store_invite_find_live(r->store, locator_hash, now,
-                                           r->cfg->invite_max_attempts, &live);
+        int rc = tc_store_invite_find_live(r->store, locator_hash, now, r->cfg->invite_max_attempts,
+                                           &live);
         if (rc == -ENOENT)
             break;
         if (rc != 0 || tries == 8)
@@ -120,8 +120,8 @@ static int check_code(tc_router *r, const char *code, size_t len, int64_t now, t
     if (tc_invite_normalize(code, len, canon) != 0)
         return -ENOENT;
     tc_invite_hash(r->invite_key, canon, locator_hash, code_hash);
-    int rc = tc_store_invite_find_live(r->store, locator_hash, now, r->cfg->invite_max_attempts,
-                                       row);
+    int rc =
+        tc_store_invite_find_live(r->store, locator_hash, now, r->cfg->invite_max_attempts, row);
     if (rc)
         return rc == -ENOENT ? -ENOENT : rc;
     if (!tc_invite_hash_equal(row->code_hash, code_hash)) {

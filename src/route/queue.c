@@ -81,8 +81,8 @@ static int wait_estimate(tc_router *r, int desk, int position, int staffed, int 
 {
     if (position <= free_now)
         return 0;
-    double handle_s = r->desks[desk].handle_s > 0 ? r->desks[desk].handle_s
-                                                  : r->cfg->wait_estimate_default_s;
+    double handle_s =
+        r->desks[desk].handle_s > 0 ? r->desks[desk].handle_s : r->cfg->wait_estimate_default_s;
     return (int)ceil((position - free_now) * handle_s / (staffed > 0 ? staffed : 1));
 }
 
@@ -101,9 +101,8 @@ void tc_queue_refresh(tc_router *r, int desk, int64_t now)
     for (GList *l = r->desks[desk].queue.head; l; l = l->next) {
         tc_session *s = l->data;
         position++;
-        int wait_s = s->state == TC_SESSION_QUEUED
-                         ? wait_estimate(r, desk, position, staffed, free_now)
-                         : 0;
+        int wait_s =
+            s->state == TC_SESSION_QUEUED ? wait_estimate(r, desk, position, staffed, free_now) : 0;
         if (position == s->shown_position && wait_s == s->shown_wait_s)
             continue;
         s->shown_position = position;

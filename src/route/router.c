@@ -30,9 +30,9 @@ const char *tc_session_state_name(tc_session_state s)
 
 const char *tc_end_reason_name(tc_end_reason r)
 {
-    static const char *const names[] = {"",           "completed",     "abandoned",
-                                        "missed",     "customer_gone", "agent_gone",
-                                        "failed",     "server_shutdown"};
+    static const char *const names[] = {"",       "completed",      "abandoned",
+                                        "missed", "customer_gone",  "agent_gone",
+                                        "failed", "server_shutdown"};
     return (unsigned)r < TC_END_REASON_COUNT ? names[r] : "";
 }
 
@@ -94,8 +94,8 @@ void tc_router_fill_info(tc_router *r, const tc_session *s, int64_t now, tc_sess
     out->agent_id = s->agent_id;
     if (s->queue_link) {
         out->position = tc_queue_position(r, s);
-        out->wait_s = s->state == TC_SESSION_QUEUED ? tc_queue_wait_s(r, s->desk, out->position)
-                                                    : 0;
+        out->wait_s =
+            s->state == TC_SESSION_QUEUED ? tc_queue_wait_s(r, s->desk, out->position) : 0;
     }
     tc_agent *a = s->agent_id ? tc_router_find_agent(r, s->agent_id) : NULL;
     if (a && s->state == TC_SESSION_ANSWERED)
@@ -267,8 +267,7 @@ int tc_router_customer_leave(tc_router *r, int64_t session_id, int64_t now,
     tc_session *s = tc_router_find_session(r, session_id);
     if (!s)
         return -ENOENT;
-    tc_end_reason reason =
-        s->state == TC_SESSION_ANSWERED ? TC_END_COMPLETED : TC_END_ABANDONED;
+    tc_end_reason reason = s->state == TC_SESSION_ANSWERED ? TC_END_COMPLETED : TC_END_ABANDONED;
     int rc = tc_router_session_finish(r, s, reason, now);
     if (rc == 0 && reason_out)
         *reason_out = reason;
@@ -343,10 +342,8 @@ static void sessions_tick(tc_router *r, int64_t now)
         tc_queue_ring_failed(r, rings->pdata[i], "missed", now);
     for (guint i = 0; i < gone->len; i++) {
         tc_session *s = gone->pdata[i];
-        tc_router_session_finish(r, s,
-                                 s->state == TC_SESSION_ANSWERED ? TC_END_CUSTOMER_GONE
-                                                                 : TC_END_ABANDONED,
-                                 now);
+        tc_router_session_finish(
+            r, s, s->state == TC_SESSION_ANSWERED ? TC_END_CUSTOMER_GONE : TC_END_ABANDONED, now);
     }
     for (guint i = 0; i < expired->len; i++) {
         tc_session *s = expired->pdata[i];

@@ -44,8 +44,7 @@ void tc_router_agent_counts(tc_router *r, int counts[TC_AGENT_STATE_COUNT])
         counts[((tc_agent *)value)->state]++;
 }
 
-void tc_router_foreach_call(tc_router *r, void (*fn)(void *user, const tc_call_view *c),
-                            void *user)
+void tc_router_foreach_call(tc_router *r, void (*fn)(void *user, const tc_call_view *c), void *user)
 {
     GHashTableIter it;
     gpointer key, value;

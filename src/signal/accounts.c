@@ -117,13 +117,12 @@ static void login_succeeded(tc_conn *c, login_job *job)
         tc_router_agent_login(c->srv->router, a, tc_server_now(), &info);
     char *token = new_auth_token(c->srv, a);
     json_t *account = json_pack("{s:s, s:s, s:s, s:o}", "username", a->username, "name",
-                                c->display_name, "role", a->role, "skills",
-                                skills_json(a->skills));
-    json_t *fields = json_pack("{s:o, s:s, s:s}", "account", account, "auth_token", token,
-                               "state", tc_agent_state_name(info.state));
+                                c->display_name, "role", a->role, "skills", skills_json(a->skills));
+    json_t *fields = json_pack("{s:o, s:s, s:s}", "account", account, "auth_token", token, "state",
+                               tc_agent_state_name(info.state));
     if (info.call_session_id)
-        json_object_set_new(fields, "call", json_pack("{s:I}", "session_id",
-                                                      (json_int_t)info.call_session_id));
+        json_object_set_new(fields, "call",
+                            json_pack("{s:I}", "session_id", (json_int_t)info.call_session_id));
     g_free(token);
     tc_conn_reply(c, tc_protocol_reply(&req, fields));
     c->in_request = false;
@@ -152,7 +151,7 @@ static gboolean login_done(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-static void login(tc_conn *c, tc_request *req)
+void tc_handle_login(tc_conn *c, tc_request *req)
 {
     if (c->login_pending) {
         tc_conn_error(c, req->id, "bad_state", "a login is already being checked");
@@ -171,7 +170,7 @@ static void login(tc_conn *c, tc_request *req)
     g_thread_pool_push(c->srv->kdf_pool, job, NULL);
 }
 
-static void logout(tc_conn *c, tc_request *req)
+void tc_handle_logout(tc_conn *c, tc_request *req)
 {
     if (c->role == TC_ROLE_AGENT) {
         int rc = tc_router_agent_logout(c->srv->router, c->account_id, tc_server_now());
@@ -187,7 +186,7 @@ static void logout(tc_conn *c, tc_request *req)
     tc_conn_reply(c, tc_protocol_reply(req, NULL));
 }
 
-static void agent_state(tc_conn *c, tc_request *req)
+void tc_handle_agent_state(tc_conn *c, tc_request *req)
 {
     const char *want = tc_request_str(req, "state", "");
     tc_agent_state state;
@@ -200,8 +199,8 @@ static void agent_state(tc_conn *c, tc_request *req)
         return;
     }
     const char *reason = tc_request_str(req, "reason", "");
-    int rc = tc_router_agent_set_state(c->srv->router, c->account_id, state, reason,
-                                       tc_server_now());
+    int rc =
+        tc_router_agent_set_state(c->srv->router, c->account_id, state, reason, tc_server_now());
     if (rc) {
         tc_reply_router_error(c, req, rc);
         return;
@@ -210,7 +209,7 @@ static void agent_state(tc_conn *c, tc_request *req)
                                                       state == TC_AGENT_NOT_READY ? reason : "")));
 }
 
-static void agent_accept(tc_conn *c, tc_request *req)
+void tc_handle_agent_accept(tc_conn *c, tc_request *req)
 {
     int64_t session_id = tc_request_int(req, "session_id", 0);
     int64_t now = tc_server_now();
@@ -220,14 +219,13 @@ static void agent_accept(tc_conn *c, tc_request *req)
         tc_reply_router_error(c, req, rc);
         return;
     }
-    tc_conn_reply(c, tc_protocol_reply(
-                         req, json_pack("{s:I, s:s, s:s, s:s, s:I}", "session_id",
-                                        (json_int_t)s.id, "desk", s.desk, "case_ref", s.case_ref,
-                                        "note", s.note, "waited_s",
-                                        (json_int_t)((now - s.queued_at) / 1000))));
+    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:I, s:s, s:s, s:s, s:I}", "session_id",
+                                                      (json_int_t)s.id, "desk", s.desk, "case_ref",
+                                                      s.case_ref, "note", s.note, "waited_s",
+                                                      (json_int_t)((now - s.queued_at) / 1000))));
 }
 
-static void agent_decline(tc_conn *c, tc_request *req)
+void tc_handle_agent_decline(tc_conn *c, tc_request *req)
 {
     int64_t session_id = tc_request_int(req, "session_id", 0);
     int rc = tc_router_agent_decline(c->srv->router, c->account_id, session_id, tc_server_now());
@@ -235,11 +233,11 @@ static void agent_decline(tc_conn *c, tc_request *req)
         tc_reply_router_error(c, req, rc);
         return;
     }
-    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:I}", "session_id",
-                                                      (json_int_t)session_id)));
+    tc_conn_reply(c,
+                  tc_protocol_reply(req, json_pack("{s:I}", "session_id", (json_int_t)session_id)));
 }
 
-static void agent_outcome(tc_conn *c, tc_request *req)
+void tc_handle_agent_outcome(tc_conn *c, tc_request *req)
 {
     int64_t session_id = tc_request_int(req, "session_id", 0);
     tc_agent_state state = TC_AGENT_OFFLINE;
@@ -254,12 +252,12 @@ static void agent_outcome(tc_conn *c, tc_request *req)
         tc_reply_router_error(c, req, rc);
         return;
     }
-    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:I, s:s}", "session_id",
-                                                      (json_int_t)session_id, "state",
-                                                      tc_agent_state_name(state))));
+    tc_conn_reply(
+        c, tc_protocol_reply(req, json_pack("{s:I, s:s}", "session_id", (json_int_t)session_id,
+                                            "state", tc_agent_state_name(state))));
 }
 
-static void invite_create(tc_conn *c, tc_request *req)
+void tc_handle_invite_create(tc_conn *c, tc_request *req)
 {
     const tc_config *cfg = c->srv->cfg;
     const char *desk = tc_request_str(req, "desk", "urgent_sim");
@@ -270,10 +268,9 @@ static void invite_create(tc_conn *c, tc_request *req)
     }
     char code[16];
     int64_t expires_at;
-    int rc = tc_router_invite_create(c->srv->router, c->account_id, desk,
-                                     tc_request_str(req, "case_ref", ""),
-                                     tc_request_str(req, "note", ""), valid_s, tc_server_now(),
-                                     code, &expires_at);
+    int rc = tc_router_invite_create(
+        c->srv->router, c->account_id, desk, tc_request_str(req, "case_ref", ""),
+        tc_request_str(req, "note", ""), valid_s, tc_server_now(), code, &expires_at);
     if (rc == -ENOENT) {
         tc_conn_error(c, req->id, "unknown_desk", "no such desk");
         return;
@@ -285,48 +282,21 @@ static void invite_create(tc_conn *c, tc_request *req)
     char *link = g_strdup_printf("%s/i/%s", cfg->public_url, code);
     tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:s, s:s, s:s, s:I, s:i}", "code", code,
                                                       "link", link, "desk", desk, "expires_at",
-                                                      (json_int_t)expires_at, "valid_s",
-                                                      valid_s)));
+                                                      (json_int_t)expires_at, "valid_s", valid_s)));
     g_free(link);
 }
 
-void tc_dispatch_account(tc_conn *c, tc_request *req)
+void tc_handle_stats_live(tc_conn *c, tc_request *req)
 {
     tc_server *srv = c->srv;
-    switch (req->type) {
-    case TC_MSG_LOGIN:
-        login(c, req);
-        break;
-    case TC_MSG_LOGOUT:
-        logout(c, req);
-        break;
-    case TC_MSG_AGENT_STATE:
-        agent_state(c, req);
-        break;
-    case TC_MSG_AGENT_ACCEPT:
-        agent_accept(c, req);
-        break;
-    case TC_MSG_AGENT_DECLINE:
-        agent_decline(c, req);
-        break;
-    case TC_MSG_AGENT_OUTCOME:
-        agent_outcome(c, req);
-        break;
-    case TC_MSG_INVITE_CREATE:
-        invite_create(c, req);
-        break;
-    case TC_MSG_STATS_LIVE:
-        tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:o}", "stats",
-                                                          tc_stats_live(srv->cfg, srv->router, srv->store, &srv->history, srv->media_stats, tc_server_now()))));
-        break;
-    case TC_MSG_QUEUE_WATCH:
-        c->watching = true;
-        tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:o}", "desks",
-                                                          tc_stats_queue_summary(
-                                                              srv->router, tc_server_now()))));
-        break;
-    default:
-        tc_conn_error(c, req->id, "unknown_type", "no such request type");
-        break;
-    }
+    json_t *stats = tc_stats_live(srv->cfg, srv->router, srv->store, &srv->history,
+                                  srv->media_stats, tc_server_now());
+    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:o}", "stats", stats)));
+}
+
+void tc_handle_queue_watch(tc_conn *c, tc_request *req)
+{
+    c->watching = true;
+    json_t *desks = tc_stats_queue_summary(c->srv->router, tc_server_now());
+    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:o}", "desks", desks)));
 }

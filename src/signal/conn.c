@@ -71,7 +71,8 @@ static void enqueue(tc_conn *c, char *text)
         free(text);
         return;
     }
-    if (g_queue_get_length(&c->out) >= TC_OUT_MAX_MESSAGES || c->out_bytes + len > TC_OUT_MAX_BYTES) {
+    if (g_queue_get_length(&c->out) >= TC_OUT_MAX_MESSAGES ||
+        c->out_bytes + len > TC_OUT_MAX_BYTES) {
         /* A client that does not read is dropped rather than held in memory. */
         tc_warn("connection %" G_GUINT64_FORMAT " (%s): not reading, closed", c->id, c->addr);
         free(text);
@@ -144,8 +145,7 @@ static void handle_message(tc_conn *c, const char *text, size_t len)
     int parsed = tc_protocol_parse(text, len, &req, &err);
     if (!rate_allows(c)) {
         if (c->refused > 3 * c->srv->cfg->message_burst) {
-            tc_warn("connection %" G_GUINT64_FORMAT " (%s): request flood, closed", c->id,
-                    c->addr);
+            tc_warn("connection %" G_GUINT64_FORMAT " (%s): request flood, closed", c->id, c->addr);
             tc_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
         } else {
             tc_conn_error(c, req.id, "rate_limited", "too many requests; slow down");

@@ -56,9 +56,9 @@ void tc_bind_customer(tc_conn *c, int64_t session_id)
 
 static json_t *joined_json(const tc_join_result *j)
 {
-    return json_pack("{s:I, s:s, s:s, s:i, s:i}", "session_id", (json_int_t)j->session.id,
-                     "token", j->token, "desk", j->session.desk, "position", j->session.position,
-                     "wait_s", j->session.wait_s);
+    return json_pack("{s:I, s:s, s:s, s:i, s:i}", "session_id", (json_int_t)j->session.id, "token",
+                     j->token, "desk", j->session.desk, "position", j->session.position, "wait_s",
+                     j->session.wait_s);
 }
 
 static void customer_join(tc_conn *c, tc_request *req)
@@ -83,16 +83,16 @@ static void customer_redeem(tc_conn *c, tc_request *req)
     tc_join_result j;
     int retry_after_s = 0;
     const char *code = tc_request_str(req, "code", "");
-    int rc = tc_router_customer_redeem(c->srv->router, code, strlen(code), c->addr,
-                                       tc_server_now(), &j, &retry_after_s);
+    int rc = tc_router_customer_redeem(c->srv->router, code, strlen(code), c->addr, tc_server_now(),
+                                       &j, &retry_after_s);
     if (rc == -ENOENT) {
         tc_conn_error(c, req->id, "invalid_code",
                       "this code is not valid: it may be mistyped, expired or already used");
     } else if (rc == -EBUSY) {
-        tc_conn_reply(c, tc_protocol_error_text(
-                             req->id, "throttled",
-                             "too many wrong codes from this address; try again later",
-                             json_pack("{s:i}", "retry_after_s", retry_after_s)));
+        tc_conn_reply(
+            c, tc_protocol_error_text(req->id, "throttled",
+                                      "too many wrong codes from this address; try again later",
+                                      json_pack("{s:i}", "retry_after_s", retry_after_s)));
     } else if (rc) {
         tc_reply_router_error(c, req, rc);
     } else {
@@ -119,10 +119,10 @@ static void customer_resume(tc_conn *c, tc_request *req)
         return;
     }
     if (s.state == TC_SESSION_ENDED) {
-        tc_conn_reply(c, tc_protocol_error_text(req->id, "session_ended", "the session has ended",
-                                                json_pack("{s:I, s:s}", "session_id",
-                                                          (json_int_t)s.id, "reason",
-                                                          tc_end_reason_name(s.end_reason))));
+        tc_conn_reply(
+            c, tc_protocol_error_text(req->id, "session_ended", "the session has ended",
+                                      json_pack("{s:I, s:s}", "session_id", (json_int_t)s.id,
+                                                "reason", tc_end_reason_name(s.end_reason))));
         return;
     }
     tc_bind_customer(c, s.id);
@@ -141,43 +141,28 @@ static void customer_rate(tc_conn *c, tc_request *req)
         tc_conn_error(c, req->id, "bad_request", "field 'token' is required");
         return;
     }
-    int rc = tc_router_customer_rate(c->srv->router, session_id,
-                                     (int)tc_request_int(req, "rating", 0),
-                                     tc_request_str(req, "comment", ""), tc_server_now());
+    int rc =
+        tc_router_customer_rate(c->srv->router, session_id, (int)tc_request_int(req, "rating", 0),
+                                tc_request_str(req, "comment", ""), tc_server_now());
     if (rc) {
         tc_reply_router_error(c, req, rc);
         return;
     }
-    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:I}", "session_id",
-                                                      (json_int_t)session_id)));
+    tc_conn_reply(c,
+                  tc_protocol_reply(req, json_pack("{s:I}", "session_id", (json_int_t)session_id)));
 }
 
-void tc_dispatch_customer(tc_conn *c, tc_request *req)
+static void customer_leave(tc_conn *c, tc_request *req)
 {
-    switch (req->type) {
-    case TC_MSG_CUSTOMER_JOIN:
-        customer_join(c, req);
-        break;
-    case TC_MSG_CUSTOMER_REDEEM:
-        customer_redeem(c, req);
-        break;
-    case TC_MSG_CUSTOMER_RESUME:
-        customer_resume(c, req);
-        break;
-    case TC_MSG_CUSTOMER_RATE:
-        customer_rate(c, req);
-        break;
-    default: { /* TC_MSG_CUSTOMER_LEAVE */
-        tc_end_reason reason;
-        int rc = tc_router_customer_leave(c->srv->router, c->session_id, tc_server_now(), &reason);
-        if (rc)
-            tc_reply_router_error(c, req, rc);
-        else
-            tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:I, s:s}", "session_id",
-                                                              (json_int_t)c->session_id, "reason",
-                                                              tc_end_reason_name(reason))));
+    tc_end_reason reason;
+    int rc = tc_router_customer_leave(c->srv->router, c->session_id, tc_server_now(), &reason);
+    if (rc) {
+        tc_reply_router_error(c, req, rc);
+        return;
     }
-    }
+    tc_conn_reply(
+        c, tc_protocol_reply(req, json_pack("{s:I, s:s}", "session_id", (json_int_t)c->session_id,
+                                            "reason", tc_end_reason_name(reason))));
 }
 
 static void hello(tc_conn *c, tc_request *req)
@@ -191,12 +176,42 @@ static void hello(tc_conn *c, tc_request *req)
     json_t *desks = json_array();
     for (int i = 0; i < cfg->desk_count; i++)
         json_array_append_new(desks, json_string(cfg->desks[i]));
-    tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:i, s:s, s:o, s:i}", "protocol",
-                                                      TC_PROTOCOL_VERSION, "server",
-                                                      "telecounter " TC_VERSION, "desks", desks,
-                                                      "max_message_bytes",
-                                                      cfg->max_message_bytes)));
+    tc_conn_reply(
+        c, tc_protocol_reply(req, json_pack("{s:i, s:s, s:o, s:i}", "protocol", TC_PROTOCOL_VERSION,
+                                            "server", "telecounter " TC_VERSION, "desks", desks,
+                                            "max_message_bytes", cfg->max_message_bytes)));
 }
+
+static void ping(tc_conn *c, tc_request *req)
+{
+    tc_conn_reply(c, tc_protocol_reply(req, NULL));
+}
+
+typedef void (*handler_fn)(tc_conn *c, tc_request *req);
+
+/* Who handles what; protocol.c's table says who may send it. */
+static const handler_fn handlers[TC_MSG_COUNT] = {
+    [TC_MSG_HELLO] = hello,
+    [TC_MSG_PING] = ping,
+    [TC_MSG_CUSTOMER_JOIN] = customer_join,
+    [TC_MSG_CUSTOMER_REDEEM] = customer_redeem,
+    [TC_MSG_CUSTOMER_RESUME] = customer_resume,
+    [TC_MSG_CUSTOMER_LEAVE] = customer_leave,
+    [TC_MSG_CUSTOMER_RATE] = customer_rate,
+    [TC_MSG_LOGIN] = tc_handle_login,
+    [TC_MSG_LOGOUT] = tc_handle_logout,
+    [TC_MSG_AGENT_STATE] = tc_handle_agent_state,
+    [TC_MSG_AGENT_ACCEPT] = tc_handle_agent_accept,
+    [TC_MSG_AGENT_DECLINE] = tc_handle_agent_decline,
+    [TC_MSG_AGENT_OUTCOME] = tc_handle_agent_outcome,
+    [TC_MSG_INVITE_CREATE] = tc_handle_invite_create,
+    [TC_MSG_STATS_LIVE] = tc_handle_stats_live,
+    [TC_MSG_QUEUE_WATCH] = tc_handle_queue_watch,
+    [TC_MSG_OFFER] = tc_dispatch_media,
+    [TC_MSG_ANSWER] = tc_dispatch_media,
+    [TC_MSG_CANDIDATE] = tc_dispatch_media,
+    [TC_MSG_HANGUP] = tc_dispatch_media,
+};
 
 void tc_dispatch(tc_conn *c, tc_request *req)
 {
@@ -210,28 +225,5 @@ void tc_dispatch(tc_conn *c, tc_request *req)
                                                   : "this connection's role may not do that");
         return;
     }
-    switch (req->type) {
-    case TC_MSG_HELLO:
-        hello(c, req);
-        break;
-    case TC_MSG_PING:
-        tc_conn_reply(c, tc_protocol_reply(req, NULL));
-        break;
-    case TC_MSG_CUSTOMER_JOIN:
-    case TC_MSG_CUSTOMER_REDEEM:
-    case TC_MSG_CUSTOMER_RESUME:
-    case TC_MSG_CUSTOMER_LEAVE:
-    case TC_MSG_CUSTOMER_RATE:
-        tc_dispatch_customer(c, req);
-        break;
-    case TC_MSG_OFFER:
-    case TC_MSG_ANSWER:
-    case TC_MSG_CANDIDATE:
-    case TC_MSG_HANGUP:
-        tc_dispatch_media(c, req);
-        break;
-    default:
-        tc_dispatch_account(c, req);
-        break;
-    }
+    handlers[req->type](c, req);
 }

@@ -54,7 +54,8 @@ static int stats_live(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
         return text(wsi, pss, 401, "log in as ops and send Authorization: Bearer AUTH_TOKEN\n");
     if (strcmp(t->role, "ops") != 0)
         return text(wsi, pss, 403, "ops accounts only\n");
-    json_t *stats = tc_stats_live(srv->cfg, srv->router, srv->store, &srv->history, srv->media_stats, now);
+    json_t *stats =
+        tc_stats_live(srv->cfg, srv->router, srv->store, &srv->history, srv->media_stats, now);
     char *body = json_dumps(stats, JSON_COMPACT);
     json_decref(stats);
     return respond(wsi, pss, 200, "application/json", body);
@@ -132,8 +133,7 @@ static int evidence_done(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
                                    pss->mime, pss->upload->data, pss->upload->len, hex, &id);
     if (rc)
         return text(wsi, pss, 500, "the still could not be stored\n");
-    tc_store_audit(srv->store, tc_server_now(), pss->session_id, pss->account_id, "evidence",
-                   NULL);
+    tc_store_audit(srv->store, tc_server_now(), pss->session_id, pss->account_id, "evidence", NULL);
     tc_info("session %" G_GINT64_FORMAT ": evidence %" G_GINT64_FORMAT " stored (%u bytes)",
             pss->session_id, id, pss->upload->len);
     char *body = g_strdup_printf("{\"id\":%" G_GINT64_FORMAT ",\"sha256\":\"%s\",\"bytes\":%u}", id,

@@ -21,26 +21,25 @@ static void on_queue_update(void *user, int64_t session_id, int position, int wa
 {
     tc_conn *c = customer(user, session_id);
     if (c)
-        tc_conn_event(c, tc_protocol_event("queue.update",
-                                           json_pack("{s:I, s:i, s:i}", "session_id",
-                                                     (json_int_t)session_id, "position",
-                                                     position, "wait_s", wait_s)));
+        tc_conn_event(
+            c, tc_protocol_event("queue.update",
+                                 json_pack("{s:I, s:i, s:i}", "session_id", (json_int_t)session_id,
+                                           "position", position, "wait_s", wait_s)));
 }
 
 static void on_ring(void *user, int64_t agent_id, const tc_ring_info *ring)
 {
     tc_conn *c = account(user, agent_id);
     if (c)
-        tc_conn_event(c, tc_protocol_event(
-                             "ring", json_pack("{s:I, s:s, s:i, s:s, s:s, s:i}", "session_id",
-                                               (json_int_t)ring->session_id, "desk", ring->desk,
-                                               "waited_s", ring->waited_s, "priority",
-                                               ring->priority ? "invite" : "normal", "case_ref",
-                                               ring->case_ref, "timeout_s", ring->timeout_s)));
+        tc_conn_event(
+            c, tc_protocol_event("ring", json_pack("{s:I, s:s, s:i, s:s, s:s, s:i}", "session_id",
+                                                   (json_int_t)ring->session_id, "desk", ring->desk,
+                                                   "waited_s", ring->waited_s, "priority",
+                                                   ring->priority ? "invite" : "normal", "case_ref",
+                                                   ring->case_ref, "timeout_s", ring->timeout_s)));
 }
 
-static void on_ring_cancelled(void *user, int64_t agent_id, int64_t session_id,
-                              const char *reason)
+static void on_ring_cancelled(void *user, int64_t agent_id, int64_t session_id, const char *reason)
 {
     tc_conn *c = account(user, agent_id);
     if (c)
@@ -49,8 +48,8 @@ static void on_ring_cancelled(void *user, int64_t agent_id, int64_t session_id,
                                                      (json_int_t)session_id, "reason", reason)));
 }
 
-static void on_agent_state(void *user, int64_t agent_id, tc_agent_state state,
-                           const char *reason, int64_t until)
+static void on_agent_state(void *user, int64_t agent_id, tc_agent_state state, const char *reason,
+                           int64_t until)
 {
     tc_conn *c = account(user, agent_id);
     if (!c)
@@ -67,10 +66,10 @@ static void on_answered(void *user, int64_t session_id, int64_t agent_id)
     tc_conn *agent = account(srv, agent_id);
     tc_conn *cust = customer(srv, session_id);
     if (cust)
-        tc_conn_event(cust, tc_protocol_event(
-                                "session.answered",
-                                json_pack("{s:I, s:{s:s}}", "session_id", (json_int_t)session_id,
-                                          "agent", "name", agent ? agent->display_name : "")));
+        tc_conn_event(cust, tc_protocol_event("session.answered",
+                                              json_pack("{s:I, s:{s:s}}", "session_id",
+                                                        (json_int_t)session_id, "agent", "name",
+                                                        agent ? agent->display_name : "")));
     tc_media_bridge(srv->media, session_id);
 }
 

@@ -101,16 +101,15 @@ static tc_conn *conn_of(tc_server *srv, int64_t session_id, tc_media_side side)
     return g_hash_table_lookup(srv->accounts, &s.agent_id);
 }
 
-static void on_candidate(void *user, int64_t session_id, tc_media_side side,
-                         const char *candidate, const char *mid, int mline)
+static void on_candidate(void *user, int64_t session_id, tc_media_side side, const char *candidate,
+                         const char *mid, int mline)
 {
     tc_conn *c = conn_of(user, session_id, side);
     if (c)
         tc_conn_event(c, tc_protocol_event("candidate",
                                            json_pack("{s:I, s:s, s:s, s:i}", "session_id",
-                                                     (json_int_t)session_id, "candidate",
-                                                     candidate, "sdpMid", mid, "sdpMLineIndex",
-                                                     mline)));
+                                                     (json_int_t)session_id, "candidate", candidate,
+                                                     "sdpMid", mid, "sdpMLineIndex", mline)));
 }
 
 static void on_state(void *user, int64_t session_id, tc_media_side side, tc_media_state state)
@@ -118,10 +117,9 @@ static void on_state(void *user, int64_t session_id, tc_media_side side, tc_medi
     tc_server *srv = user;
     tc_conn *c = conn_of(srv, session_id, side);
     if (c)
-        tc_conn_event(c, tc_protocol_event("media.state",
-                                           json_pack("{s:I, s:s}", "session_id",
-                                                     (json_int_t)session_id, "state",
-                                                     tc_media_state_name(state))));
+        tc_conn_event(c, tc_protocol_event("media.state", json_pack("{s:I, s:s}", "session_id",
+                                                                    (json_int_t)session_id, "state",
+                                                                    tc_media_state_name(state))));
     if (state == TC_MEDIA_FAILED) {
         tc_warn("session %" G_GINT64_FORMAT ": %s media failed", session_id,
                 side == TC_SIDE_CUSTOMER ? "customer" : "agent");
@@ -129,8 +127,7 @@ static void on_state(void *user, int64_t session_id, tc_media_side side, tc_medi
     }
 }
 
-static void on_stats(void *user, int64_t session_id, tc_media_side side,
-                     const tc_leg_stats *stats)
+static void on_stats(void *user, int64_t session_id, tc_media_side side, const tc_leg_stats *stats)
 {
     tc_server *srv = user;
     tc_leg_stats *kept = g_hash_table_lookup(srv->media_stats, &session_id);
@@ -167,9 +164,8 @@ void tc_media_session_over(tc_server *srv, int64_t session_id)
                                       (json_int_t)st->rx_packets, "tx_packets",
                                       (json_int_t)st->tx_packets, "rx_dropped",
                                       (json_int_t)st->rx_dropped, "plis_rx",
-                                      (json_int_t)st->plis_rx, "nacks_rx",
-                                      (json_int_t)st->nacks_rx, "pair", st->pair_type, "srtp",
-                                      st->srtp_profile));
+                                      (json_int_t)st->plis_rx, "nacks_rx", (json_int_t)st->nacks_rx,
+                                      "pair", st->pair_type, "srtp", st->srtp_profile));
     }
     char *text = json_dumps(legs, JSON_COMPACT);
     json_decref(legs);

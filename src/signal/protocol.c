@@ -22,7 +22,10 @@ typedef struct field_rule {
 
 #define MAX_FIELDS 4
 #define ANY_ACCOUNT (TC_ROLE_AGENT | TC_ROLE_OPS)
-#define SESSION_ID {"session_id", F_INT, true, 1, INT64_C(1) << 53}
+#define SESSION_ID                                                                                 \
+    {                                                                                              \
+        "session_id", F_INT, true, 1, INT64_C(1) << 53                                             \
+    }
 
 typedef struct msg_rule {
     const char *name;
@@ -35,36 +38,41 @@ static const msg_rule rules[TC_MSG_COUNT] = {
     [TC_MSG_PING] = {"ping", ~0u, {{0}}},
     [TC_MSG_CUSTOMER_JOIN] = {"customer.join", TC_ROLE_ANON, {{"desk", F_STR, true, 1, 31}}},
     [TC_MSG_CUSTOMER_REDEEM] = {"customer.redeem", TC_ROLE_ANON, {{"code", F_STR, true, 1, 64}}},
-    [TC_MSG_CUSTOMER_RESUME] = {"customer.resume", TC_ROLE_ANON,
-                                {{"token", F_STR, true, 1, 64}}},
+    [TC_MSG_CUSTOMER_RESUME] = {"customer.resume", TC_ROLE_ANON, {{"token", F_STR, true, 1, 64}}},
     [TC_MSG_CUSTOMER_LEAVE] = {"customer.leave", TC_ROLE_CUSTOMER, {{0}}},
-    [TC_MSG_CUSTOMER_RATE] = {"customer.rate", TC_ROLE_CUSTOMER | TC_ROLE_ANON,
+    [TC_MSG_CUSTOMER_RATE] = {"customer.rate",
+                              TC_ROLE_CUSTOMER | TC_ROLE_ANON,
                               {{"rating", F_INT, true, 1, 5},
                                {"comment", F_STR, false, 0, 1000},
                                {"token", F_STR, false, 1, 64}}},
-    [TC_MSG_LOGIN] = {"login", TC_ROLE_ANON,
+    [TC_MSG_LOGIN] = {"login",
+                      TC_ROLE_ANON,
                       {{"username", F_STR, true, 1, 63}, {"password", F_STR, true, 1, 1024}}},
     [TC_MSG_LOGOUT] = {"logout", ANY_ACCOUNT, {{0}}},
-    [TC_MSG_AGENT_STATE] = {"agent.state", TC_ROLE_AGENT,
+    [TC_MSG_AGENT_STATE] = {"agent.state",
+                            TC_ROLE_AGENT,
                             {{"state", F_STR, true, 1, 16}, {"reason", F_STR, false, 0, 64}}},
     [TC_MSG_AGENT_ACCEPT] = {"agent.accept", TC_ROLE_AGENT, {SESSION_ID}},
     [TC_MSG_AGENT_DECLINE] = {"agent.decline", TC_ROLE_AGENT, {SESSION_ID}},
-    [TC_MSG_AGENT_OUTCOME] = {"agent.outcome", TC_ROLE_AGENT,
+    [TC_MSG_AGENT_OUTCOME] = {"agent.outcome",
+                              TC_ROLE_AGENT,
                               {SESSION_ID,
                                {"code", F_STR, true, 1, 64},
                                {"notes", F_STR, false, 0, 2000}}},
-    [TC_MSG_INVITE_CREATE] = {"invite.create", ANY_ACCOUNT,
+    [TC_MSG_INVITE_CREATE] = {"invite.create",
+                              ANY_ACCOUNT,
                               {{"desk", F_STR, false, 1, 31},
                                {"case_ref", F_STR, true, 1, 128},
                                {"note", F_STR, false, 0, 500},
                                {"valid_s", F_INT, false, 1, 7 * 86400}}},
     [TC_MSG_STATS_LIVE] = {"stats.live", TC_ROLE_OPS, {{0}}},
     [TC_MSG_QUEUE_WATCH] = {"queue.watch", ANY_ACCOUNT, {{0}}},
-    [TC_MSG_OFFER] = {"offer", TC_ROLE_CUSTOMER | TC_ROLE_AGENT,
-                      {{"sdp", F_STR, true, 1, 65536}}},
-    [TC_MSG_ANSWER] = {"answer", TC_ROLE_CUSTOMER | TC_ROLE_AGENT,
+    [TC_MSG_OFFER] = {"offer", TC_ROLE_CUSTOMER | TC_ROLE_AGENT, {{"sdp", F_STR, true, 1, 65536}}},
+    [TC_MSG_ANSWER] = {"answer",
+                       TC_ROLE_CUSTOMER | TC_ROLE_AGENT,
                        {{"sdp", F_STR, true, 1, 65536}}},
-    [TC_MSG_CANDIDATE] = {"candidate", TC_ROLE_CUSTOMER | TC_ROLE_AGENT,
+    [TC_MSG_CANDIDATE] = {"candidate",
+                          TC_ROLE_CUSTOMER | TC_ROLE_AGENT,
                           {{"candidate", F_STR, true, 0, 1024},
                            {"sdpMid", F_STR, false, 0, 32},
                            {"sdpMLineIndex", F_INT, false, 0, 63}}},
@@ -110,8 +118,8 @@ static int check_field(const field_rule *f, const json_t *v, tc_protocol_error *
             return fail(err, "bad_request", "field '%s' must be a string", f->name);
         int64_t len = (int64_t)json_string_length(v);
         if (len < f->min || len > f->max)
-            return fail(err, "bad_request", "field '%s' must be %lld to %lld bytes long",
-                        f->name, (long long)f->min, (long long)f->max);
+            return fail(err, "bad_request", "field '%s' must be %lld to %lld bytes long", f->name,
+                        (long long)f->min, (long long)f->max);
         if (memchr(json_string_value(v), '\0', (size_t)len))
             return fail(err, "bad_request", "field '%s' contains a NUL character", f->name);
         return 0;
@@ -154,8 +162,8 @@ int tc_protocol_parse(const char *text, size_t len, tc_request *req, tc_protocol
         return fail(err, "unknown_type", "no request type '%.64s'", json_string_value(type));
     const msg_rule *rule = &rules[req->type];
     for (int i = 0; i < MAX_FIELDS && rule->fields[i].name; i++) {
-        int rc = check_field(&rule->fields[i], json_object_get(req->root, rule->fields[i].name),
-                             err);
+        int rc =
+            check_field(&rule->fields[i], json_object_get(req->root, rule->fields[i].name), err);
         if (rc)
             return rc;
     }
@@ -203,8 +211,7 @@ char *tc_protocol_reply(const tc_request *req, json_t *fields)
     return dump_with(type, req->id, true, fields);
 }
 
-char *tc_protocol_error_text(const json_t *id, const char *code, const char *message,
-                             json_t *extra)
+char *tc_protocol_error_text(const json_t *id, const char *code, const char *message, json_t *extra)
 {
     json_t *fields = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (extra) {

@@ -47,9 +47,8 @@ void tc_peer_address(struct lws *wsi, char *out, size_t len)
     /* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; one client,
      * one key, for the per-address limits. */
     const char *mapped = "::ffff:";
-    const char *addr = strncmp(raw, mapped, strlen(mapped)) == 0 && strchr(raw, '.')
-                           ? raw + strlen(mapped)
-                           : raw;
+    const char *addr =
+        strncmp(raw, mapped, strlen(mapped)) == 0 && strchr(raw, '.') ? raw + strlen(mapped) : raw;
     snprintf(out, len, "%s", addr);
 }
 
@@ -127,8 +126,7 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static const struct lws_protocol_vhost_options mime_mjs = {NULL, NULL, ".mjs",
-                                                           "text/javascript"};
+static const struct lws_protocol_vhost_options mime_mjs = {NULL, NULL, ".mjs", "text/javascript"};
 static const struct lws_protocol_vhost_options mime_json = {&mime_mjs, NULL, ".json",
                                                             "application/json"};
 

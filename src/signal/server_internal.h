@@ -31,21 +31,21 @@ typedef struct tc_conn {
     tc_server *srv;
     struct lws *wsi;
     char addr[64];
-    unsigned role;          /* one TC_ROLE_* bit */
-    int64_t session_id;     /* customer: its session */
-    int64_t account_id;     /* agent, ops: the account */
+    unsigned role;      /* one TC_ROLE_* bit */
+    int64_t session_id; /* customer: its session */
+    int64_t account_id; /* agent, ops: the account */
     char username[TC_USERNAME_MAX];
     char display_name[128];
-    GByteArray *rx;         /* a message arriving in fragments */
-    GQueue out;             /* tc_out_msg*, oldest first */
+    GByteArray *rx; /* a message arriving in fragments */
+    GQueue out;     /* tc_out_msg*, oldest first */
     size_t out_bytes;
-    GQueue deferred;        /* events raised while its own request runs */
+    GQueue deferred; /* events raised while its own request runs */
     bool in_request;
-    double tokens;          /* rate limit bucket */
+    double tokens; /* rate limit bucket */
     int64_t tokens_at;
-    int refused;            /* requests refused since the last accepted one */
-    int close_code;         /* non-zero: close once the queue is written */
-    bool watching;          /* wants queue.summary */
+    int refused;    /* requests refused since the last accepted one */
+    int close_code; /* non-zero: close once the queue is written */
+    bool watching;  /* wants queue.summary */
     bool login_pending;
 } tc_conn;
 
@@ -62,11 +62,11 @@ struct tc_server {
     GMainLoop *loop;
     struct lws_context *lws;
     struct lws_vhost *vhost;
-    SSL_CTX *ssl_ctx;        /* the vhost's, for certificate reloads */
-    GHashTable *conns;       /* uint64 id -> tc_conn* (owned) */
-    GHashTable *customers;   /* int64 session id -> tc_conn* */
-    GHashTable *accounts;    /* int64 account id -> tc_conn* */
-    GHashTable *per_addr;    /* address -> int count, as a pointer */
+    SSL_CTX *ssl_ctx;      /* the vhost's, for certificate reloads */
+    GHashTable *conns;     /* uint64 id -> tc_conn* (owned) */
+    GHashTable *customers; /* int64 session id -> tc_conn* */
+    GHashTable *accounts;  /* int64 account id -> tc_conn* */
+    GHashTable *per_addr;  /* address -> int count, as a pointer */
     tc_media *media;
     GHashTable *media_stats; /* int64 session id -> tc_leg_stats[2] (owned), latest */
     GHashTable *auth_tokens; /* token -> tc_auth_token* (owned) */
@@ -76,9 +76,9 @@ struct tc_server {
     guint tick_source, summary_source, history_source;
     tc_stats_history history;
     bool shutting_down;
-    char origin_list[1024];  /* allowed origins, comma-separated */
+    char origin_list[1024]; /* allowed origins, comma-separated */
     lws_retry_bo_t idle_policy;
-    char web_paths[4][600];  /* origins of the static mounts */
+    char web_paths[4][600]; /* origins of the static mounts */
     struct lws_http_mount mounts[9];
 };
 
@@ -97,15 +97,22 @@ int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool bin
 /* Writes one queued message; returns -1 to close. */
 int tc_conn_writeable(tc_conn *c);
 
-/* dispatch.c */
+/* dispatch.c: the table from request type to handler */
 void tc_dispatch(tc_conn *c, tc_request *req);
-void tc_dispatch_customer(tc_conn *c, tc_request *req);
 void tc_bind_customer(tc_conn *c, int64_t session_id);
 /* Maps a router/store errno to the protocol error reply. */
 void tc_reply_router_error(tc_conn *c, const tc_request *req, int rc);
 
-/* accounts.c */
-void tc_dispatch_account(tc_conn *c, tc_request *req);
+/* accounts.c: the requests of agents and ops */
+void tc_handle_login(tc_conn *c, tc_request *req);
+void tc_handle_logout(tc_conn *c, tc_request *req);
+void tc_handle_agent_state(tc_conn *c, tc_request *req);
+void tc_handle_agent_accept(tc_conn *c, tc_request *req);
+void tc_handle_agent_decline(tc_conn *c, tc_request *req);
+void tc_handle_agent_outcome(tc_conn *c, tc_request *req);
+void tc_handle_invite_create(tc_conn *c, tc_request *req);
+void tc_handle_stats_live(tc_conn *c, tc_request *req);
+void tc_handle_queue_watch(tc_conn *c, tc_request *req);
 const tc_auth_token *tc_auth_lookup(tc_server *srv, const char *token, int64_t now);
 
 /* media.c */
@@ -120,11 +127,11 @@ void tc_hub_send_summaries(tc_server *srv);
 
 /* http.c: per-request state of the HTTP protocol. */
 typedef struct tc_http_pss {
-    char *body;             /* reply body, sent on the writeable callback */
+    char *body; /* reply body, sent on the writeable callback */
     size_t len;
     /* an upload (POST /api/v1/evidence) */
     GByteArray *upload;
-    unsigned verdict;       /* 0 = accepted so far, else the HTTP status to answer */
+    unsigned verdict; /* 0 = accepted so far, else the HTTP status to answer */
     char verdict_msg[96];
     int64_t session_id, account_id;
     char mime[32];
