@@ -11,7 +11,7 @@ find_program(NODE node)
 if(NOT TC_E2E_TESTS)
   # nothing to register
 elseif(NOT NODE)
-  message(STATUS "node not found: the e2e tests are not registered (tools/setup.sh installs nodejs)")
+  message(STATUS "node not found: the e2e tests are not registered (tools/lib/setup.sh installs nodejs)")
 elseif(NOT EXISTS ${TC_E2E_DIR}/node_modules/playwright-core)
   message(STATUS "tests/e2e/node_modules missing: the e2e tests are not registered; "
                  "run `PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci` in tests/e2e/ "

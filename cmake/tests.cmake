@@ -20,7 +20,7 @@ if(CMOCKA_FOUND)
       ENVIRONMENT "TC_SOURCE_DIR=${CMAKE_SOURCE_DIR};CMOCKA_MESSAGE_OUTPUT=stdout")
   endforeach()
 else()
-  message(WARNING "cmocka not found: unit tests are not built (tools/setup.sh installs it)")
+  message(WARNING "cmocka not found: unit tests are not built (tools/lib/setup.sh installs it)")
 endif()
 
 # Fuzz targets: tests/fuzz/fuzz_<name>.c, each defines LLVMFuzzerTestOneInput. With TC_FUZZ (clang) they
@@ -43,7 +43,7 @@ foreach(src ${TC_FUZZ_TARGETS})
   endif()
 endforeach()
 
-# Debian's python3, which has python3-websockets (tools/setup.sh installs it);
+# Debian's python3, which has python3-websockets (tools/lib/setup.sh installs it);
 # a python3 earlier on PATH (pyenv, a venv) may lack the module.
 find_program(PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(NOT PYTHON3)

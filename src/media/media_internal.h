@@ -8,6 +8,7 @@
 
 #include "telecounter/dtls.h"
 #include "telecounter/media.h"
+#include "telecounter/rtcp.h"
 #include "telecounter/rtx_buffer.h"
 #include "telecounter/sdp.h"
 #include "telecounter/srtp.h"
@@ -137,6 +138,8 @@ void tc_media_post_stats(const tc_media_shared *sh, int64_t session_id, tc_media
 /* report.c: our RTCP sender and receiver reports, and the peer's. Worker thread. */
 void tc_report_rx(tc_relay_stream *s, uint16_t seq, uint32_t ts, int64_t now_us);
 void tc_report_tx(tc_relay_stream *s, size_t payload_len, uint32_t ts, int64_t now_us);
+/* Our report block about what s receives; resets the interval counters. */
+void tc_report_block(tc_relay_stream *s, int64_t now_us, tc_rtcp_report_block *b);
 /* An SR or RR the peer sent (pkt from the walker). */
 void tc_report_from_peer(tc_leg *leg, const void *pkt, int64_t now_us);
 /* Sends one compound of reports to the peer and folds figures into its stats. */

@@ -56,7 +56,7 @@ void tc_report_tx(tc_relay_stream *s, size_t payload_len, uint32_t ts, int64_t n
     s->tx_last_us = now_us;
 }
 
-static void block_of(tc_relay_stream *s, int64_t now_us, tc_rtcp_report_block *b)
+void tc_report_block(tc_relay_stream *s, int64_t now_us, tc_rtcp_report_block *b)
 {
     uint32_t ext_max = s->rx_cycles + s->rx_max_seq;
     uint32_t expected = ext_max - s->rx_base_seq + 1;
@@ -132,7 +132,7 @@ static int collect_blocks(tc_relay_stream *s, int n, int64_t now_us, tc_rtcp_rep
     int count = 0;
     for (int i = 0; i < n && count < TC_RTCP_MAX_REPORTS; i++)
         if (s[i].accepted && s[i].rx_started && s[i].in_ssrc)
-            block_of(&s[i], now_us, &blocks[count++]);
+            tc_report_block(&s[i], now_us, &blocks[count++]);
     return count;
 }
 
