@@ -12,8 +12,7 @@ int tc_password_hash(const char *password, char out[TC_PASSWORD_HASH_MAX])
     if (len == 0 || len > PASSWORD_MAX_BYTES)
         return -EINVAL;
     _Static_assert(crypto_pwhash_STRBYTES <= TC_PASSWORD_HASH_MAX, "hash buffer too small");
-    if (crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    if (crypto_pwhash_str(out, password, len, TC_PASSWORD_OPSLIMIT, TC_PASSWORD_MEMLIMIT) != 0)
         return -ENOMEM;
     return 0;
 }

@@ -62,7 +62,42 @@ tc_conn *tc_conn_by_id(tc_server *srv, uint64_t id)
     return g_hash_table_lookup(srv->conns, &id);
 }
 
+static void want_write(tc_conn *c)
+{
+    if (c->wsi && !c->write_requested) {
+        c->write_requested = true;
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+static void push(tc_conn *c, char *text);
+
+/* A pending position goes out before anything queued after it. */
+static void flush_position(tc_conn *c)
+{
+    if (!c->position_pending)
+        return;
+    c->position_pending = false;
+    push(c, tc_protocol_event("queue.update",
+                              json_pack("{s:I, s:i, s:i}", "session_id", (json_int_t)c->session_id,
+                                        "position", c->position, "wait_s", c->wait_s)));
+}
+
+void tc_conn_position(tc_conn *c, int position, int wait_s)
+{
+    c->position_pending = true;
+    c->position = position;
+    c->wait_s = wait_s;
+    want_write(c);
+}
+
 static void enqueue(tc_conn *c, char *text)
+{
+    flush_position(c);
+    push(c, text);
+}
+
+static void push(tc_conn *c, char *text)
 {
     if (!text)
         return;
@@ -89,7 +124,7 @@ static void enqueue(tc_conn *c, char *text)
     free(text);
     g_queue_push_tail(&c->out, m);
     c->out_bytes += len;
-    lws_callback_on_writable(c->wsi);
+    want_write(c);
 }
 
 void tc_conn_reply(tc_conn *c, char *text)
@@ -115,7 +150,7 @@ void tc_conn_close(tc_conn *c, int code)
     if (c->close_code || !c->wsi)
         return;
     c->close_code = code;
-    lws_callback_on_writable(c->wsi);
+    want_write(c);
 }
 
 /* Token bucket: messages_per_s sustained, message_burst at once. */
@@ -185,10 +220,14 @@ int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool bin
     return 0;
 }
 
+/* Writes what is queued until the socket would block: one callback per
+ * message would let a busy connection fall behind by the loop's whole round. */
 int tc_conn_writeable(tc_conn *c)
 {
-    tc_out_msg *m = g_queue_pop_head(&c->out);
-    if (m) {
+    c->write_requested = false;
+    flush_position(c);
+    tc_out_msg *m;
+    while (!lws_send_pipe_choked(c->wsi) && (m = g_queue_pop_head(&c->out)) != NULL) {
         c->out_bytes -= m->len;
         int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
         free(m);
@@ -196,7 +235,7 @@ int tc_conn_writeable(tc_conn *c)
             return -1;
     }
     if (!g_queue_is_empty(&c->out)) {
-        lws_callback_on_writable(c->wsi);
+        want_write(c);
         return 0;
     }
     if (c->close_code) {

@@ -173,9 +173,11 @@ int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     tc_server *srv = lws_context_user(lws_get_context(wsi));
     switch (reason) {
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-        /* user is the vhost's SSL_CTX */
+        /* user is the vhost's SSL_CTX. Idle connections (most waiting customers)
+         * give back their TLS buffers: tens of KiB each. */
         if (srv)
             srv->ssl_ctx = user;
+        SSL_CTX_set_mode((SSL_CTX *)user, SSL_MODE_RELEASE_BUFFERS);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return tc_server_confirm_upgrade(srv, wsi);

@@ -21,10 +21,7 @@ static void on_queue_update(void *user, int64_t session_id, int position, int wa
 {
     tc_conn *c = customer(user, session_id);
     if (c)
-        tc_conn_event(
-            c, tc_protocol_event("queue.update",
-                                 json_pack("{s:I, s:i, s:i}", "session_id", (json_int_t)session_id,
-                                           "position", position, "wait_s", wait_s)));
+        tc_conn_position(c, position, wait_s);
 }
 
 static void on_ring(void *user, int64_t agent_id, const tc_ring_info *ring)

@@ -253,7 +253,7 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
     srv->per_addr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     srv->media_stats = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     srv->auth_tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    srv->kdf_pool = g_thread_pool_new(tc_login_check, srv, 1, FALSE, NULL);
+    srv->kdf_pool = g_thread_pool_new(tc_login_check, srv, 2, FALSE, NULL);
     tc_media_events media_events = tc_media_events_for(srv);
     srv->media = tc_media_create(cfg, &media_events);
     if (!srv->media) {

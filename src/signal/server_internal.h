@@ -43,9 +43,14 @@ typedef struct tc_conn {
     bool in_request;
     double tokens; /* rate limit bucket */
     int64_t tokens_at;
-    int refused;    /* requests refused since the last accepted one */
-    int close_code; /* non-zero: close once the queue is written */
-    bool watching;  /* wants queue.summary */
+    int refused;          /* requests refused since the last accepted one */
+    int close_code;       /* non-zero: close once the queue is written */
+    bool write_requested; /* lws_callback_on_writable already asked for */
+    /* The latest queue position not yet written: positions are coalesced, as
+     * only the newest matters and a busy desk moves everyone at once. */
+    bool position_pending;
+    int position, wait_s;
+    bool watching; /* wants queue.summary */
     bool login_pending;
 } tc_conn;
 
@@ -91,6 +96,8 @@ tc_conn *tc_conn_by_id(tc_server *srv, uint64_t id);
 void tc_conn_reply(tc_conn *c, char *text);
 void tc_conn_event(tc_conn *c, char *text);
 void tc_conn_error(tc_conn *c, const json_t *id, const char *code, const char *message);
+/* A customer's new queue position; written with the next batch, once. */
+void tc_conn_position(tc_conn *c, int position, int wait_s);
 void tc_conn_close(tc_conn *c, int code);
 /* Feeds received bytes; handles each whole message. Returns -1 to drop the wsi. */
 int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool binary);
