@@ -188,6 +188,8 @@ static void flush_unsent_dtls(tc_leg *leg)
 
 /* ---- DTLS ------------------------------------------------------------------ */
 
+static void start_grace(tc_leg *leg);
+
 static void arm_dtls_timer(tc_leg *leg);
 
 static gboolean on_dtls_timer(gpointer data)
@@ -239,10 +241,17 @@ static void on_dtls_packet(tc_leg *leg, const uint8_t *p, size_t len)
     arm_dtls_timer(leg);
     if (before == after)
         return;
-    if (after == TC_DTLS_CONNECTED)
+    if (after == TC_DTLS_CONNECTED) {
         dtls_connected(leg);
-    else if (after == TC_DTLS_FAILED || after == TC_DTLS_CLOSED)
+    } else if (after == TC_DTLS_FAILED) {
         tc_media_post_state(leg->sh, leg->session_id, leg->side, TC_MEDIA_FAILED);
+    } else if (after == TC_DTLS_CLOSED) {
+        /* The browser closed its peer connection: a page reload or a network
+         * change, usually followed within seconds by a new offer that replaces
+         * this leg. Only if none comes within the grace window has it failed. */
+        tc_info("media %" G_GINT64_FORMAT "/%d: the peer closed DTLS", leg->session_id, leg->side);
+        start_grace(leg);
+    }
 }
 
 /* ---- receiving ------------------------------------------------------------- */
@@ -346,12 +355,17 @@ static void on_state(NiceAgent *agent, guint stream_id, guint component_id, guin
     } else if (state == NICE_COMPONENT_STATE_FAILED ||
                (state == NICE_COMPONENT_STATE_DISCONNECTED && leg->ice_ready)) {
         leg->ice_ready = false;
-        if (!leg->grace_timer) {
-            tc_media_post_state(leg->sh, leg->session_id, leg->side, TC_MEDIA_RECONNECTING);
-            leg->grace_timer =
-                every_ms(leg, (unsigned)leg->sh->cfg->media_grace_s * 1000, on_grace_over);
-        }
+        start_grace(leg);
     }
+}
+
+/* The media path is lost: say so, and fail the leg if it stays lost. */
+static void start_grace(tc_leg *leg)
+{
+    if (leg->grace_timer)
+        return;
+    tc_media_post_state(leg->sh, leg->session_id, leg->side, TC_MEDIA_RECONNECTING);
+    leg->grace_timer = every_ms(leg, (unsigned)leg->sh->cfg->media_grace_s * 1000, on_grace_over);
 }
 
 static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id,

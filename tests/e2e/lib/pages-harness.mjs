@@ -161,7 +161,8 @@ export async function agentLogin(page, origin, username, password = PASSWORD) {
 
 export async function setAvailable(page) {
     await page.selectOption('#state-select', 'available');
-    await page.waitForFunction(() => window.__tc.st.state === 'available', null, { timeout: 10000 });
+    // A waiting customer may ring the agent at once: any of these means "available" was taken.
+    await page.waitForFunction(() => ['available', 'ringing', 'on_call'].includes(window.__tc.st.state), null, { timeout: 10000 });
 }
 
 export async function opsLogin(page, origin, username, password = PASSWORD) {
@@ -191,6 +192,8 @@ export async function customerRedeem(page, origin, code) {
     await page.click('#to-devices');
     await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
     await page.click('#devices-ok');
+    await page.waitForSelector('[data-panel="waiting"]:not([hidden]), [data-panel="consent"]:not([hidden]), [data-panel="problem"]:not([hidden])',
+        { timeout: 15000 });
 }
 
 // framesDecoded of the page's peer connection (window.__tc.pc).

@@ -15,6 +15,7 @@ const DYNAMIC = {
     quality: ['good', 'fair', 'poor', 'unknown'],
     'ring.cancelled': ['timeout', 'customer_left'],
     rate: ['n1', 'n2', 'n3', 'n4', 'n5'],
+    step: ['browser', 'devices', 'consent', 'waiting', 'call', 'feedback'],
 };
 const GUM = ['NotAllowedError', 'NotFoundError', 'NotReadableError', 'OverconstrainedError', 'other'];
 

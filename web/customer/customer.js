@@ -1,0 +1,652 @@
+// customer.js: the customer's page (/join and /i/<code>).
+// Steps: browser check → camera and mic → (id_check: recording consent) → queue (hold audio
+// through the relay) → call → rating → thanks. The session token lives in sessionStorage, so a
+// reload or a dropped connection resumes (customer.resume) and renegotiates media.
+
+import { initI18n, t, onLangChange, apply } from '/shared/i18n.js';
+import { Signaling } from '/shared/signaling.js';
+import { RelayLink, browserSupport, getCamera, gumErrorKind, levelMeter, listCameras, playWithFallback,
+    stopStream, videoConstraints } from '/shared/media.js';
+import { $, $$, h, announce, showPanel, setText, fmtWait, fmtClock, LOGO_SVG } from '/shared/ui.js';
+import { icon, renderIcons, setIcon } from '/shared/icons.js';
+
+const STORE = 'tc.customer';
+const st = {
+    mode: 'join', // or 'invite'
+    code: null,
+    desk: 'broadband',
+    stream: null,
+    camera: 'facing:user',
+    meter: null,
+    sig: null,
+    link: null,
+    token: null,
+    sessionId: null,
+    answered: false,
+    agentName: '',
+    joinedAt: null,
+    position: null,
+    waitS: null,
+    ended: false,
+    consent: false,
+    qualityTimer: null,
+    waitedTimer: null,
+    lastQuality: null,
+    cameras: [],
+};
+window.__tc = { get pc() { return st.link ? st.link.pc : null; }, st };
+
+// ---- storage -------------------------------------------------------------------------------
+function save() {
+    try {
+        sessionStorage.setItem(STORE, JSON.stringify({ token: st.token, sessionId: st.sessionId, desk: st.desk,
+            answered: st.answered, camera: st.camera, joinedAt: st.joinedAt, consent: st.consent, agentName: st.agentName }));
+    } catch {
+        /* storage blocked: resume will not survive a reload */
+    }
+}
+function loadSaved() {
+    try {
+        return JSON.parse(sessionStorage.getItem(STORE) || 'null');
+    } catch {
+        return null;
+    }
+}
+function forget() {
+    try {
+        sessionStorage.removeItem(STORE);
+    } catch {
+        /* nothing */
+    }
+}
+
+// ---- stepper ---------------------------------------------------------------------------------
+const ORDER = ['browser', 'devices', 'consent', 'waiting', 'call', 'feedback'];
+function step(name) {
+    st.step = name;
+    const idx = ORDER.indexOf(name);
+    for (const li of $$('#stepper li')) {
+        const i = ORDER.indexOf(li.dataset.step);
+        li.classList.toggle('done', i < idx);
+        if (i === idx) li.setAttribute('aria-current', 'step');
+        else li.removeAttribute('aria-current');
+    }
+    // Small screens show the numbers only, and this line for the current step.
+    const shown = $$('#stepper li').filter((li) => !li.hidden);
+    const cur = shown.findIndex((li) => li.dataset.step === name);
+    if (cur >= 0) setText($('#step-caption'), 'step.caption', { n: cur + 1, total: shown.length, name: t(`step.${name}`) });
+}
+function go(panel, stepName) {
+    if (stepName) step(stepName);
+    showPanel(panel);
+}
+
+// ---- 1. browser check ---------------------------------------------------------------------------
+function browserCheck() {
+    const s = browserSupport();
+    const box = $('#browser-result');
+    box.replaceChildren();
+    if (s.ok) {
+        box.append(notice('ok', 'checkCircle', 'browser.ok_title', s.inApp ? 'browser.inapp_soft' : 'browser.ok_text'));
+    } else {
+        const key = s.inApp ? 'browser.inapp' : !s.secure ? 'browser.insecure' : 'browser.unsupported';
+        box.append(notice('error', 'error', 'browser.bad_title', key));
+        $('#to-devices').disabled = true;
+    }
+    return s.ok;
+}
+
+function notice(kind, ic, titleKey, textKey, vars) {
+    const strong = h('strong');
+    setText(strong, titleKey);
+    const p = h('p');
+    setText(p, textKey, vars);
+    const div = h('div', { class: `notice ${kind}` });
+    div.innerHTML = icon(ic);
+    div.append(h('div', {}, strong, p));
+    return div;
+}
+
+// ---- 2. camera and microphone ----------------------------------------------------------------------
+async function startPreview() {
+    $('#gum-error').replaceChildren();
+    $('#devices-ok').disabled = true;
+    $('#devices-retry').hidden = true;
+    if (st.meter) st.meter.stop();
+    stopStream(st.stream);
+    st.stream = null;
+    try {
+        st.stream = await getCamera(st.camera);
+    } catch (e) {
+        if (gumErrorKind(e) === 'OverconstrainedError' && st.camera !== 'facing:user') {
+            // The chosen camera is gone: fall back to any camera.
+            st.camera = 'facing:user';
+            return startPreview();
+        }
+        showGumError(e);
+        return false;
+    }
+    const v = $('#preview');
+    v.srcObject = st.stream;
+    v.classList.toggle('mirror', st.camera !== 'facing:environment');
+    v.play().catch(() => {});
+    const bar = $('#mic-meter span');
+    const meterEl = $('#mic-meter');
+    st.meter = levelMeter(st.stream, (lvl) => {
+        const pct = Math.round(lvl * 100);
+        bar.style.width = `${pct}%`;
+        meterEl.setAttribute('aria-valuenow', String(pct));
+    });
+    await fillCameras();
+    $('#devices-ok').disabled = false;
+    announce(t('devices.ready'));
+    return true;
+}
+
+function showGumError(e) {
+    const kind = gumErrorKind(e);
+    const box = $('#gum-error');
+    box.replaceChildren(notice('error', 'warn', `gum.${kind}.title`, `gum.${kind}.text`));
+    box.dataset.kind = kind;
+    $('#devices-retry').hidden = false;
+}
+
+async function fillCameras() {
+    const sel = $('#camera-select');
+    const cams = await listCameras();
+    st.cameras = cams;
+    const opts = [
+        h('option', { value: 'facing:user', 'data-i18n': 'devices.front' }, t('devices.front')),
+        h('option', { value: 'facing:environment', 'data-i18n': 'devices.rear' }, t('devices.rear')),
+    ];
+    cams.forEach((c, i) => {
+        if (c.deviceId) opts.push(h('option', { value: `device:${c.deviceId}` }, c.label || t('devices.camera_n', { n: i + 1 })));
+    });
+    sel.replaceChildren(...opts);
+    sel.value = st.camera;
+    if (sel.value !== st.camera) sel.value = 'facing:user';
+}
+
+// ---- 3./4. join and wait --------------------------------------------------------------------------------
+function deskName(desk) {
+    return t(`desk.${desk}`);
+}
+
+async function ensureSignaling() {
+    if (st.sig) return st.sig;
+    const sig = new Signaling();
+    st.sig = sig;
+    sig.on('queue.update', (m) => updateQueue(m.position, m.wait_s));
+    sig.on('session.answered', (m) => onAnswered(m.agent && m.agent.name));
+    sig.on('session.ended', (m) => onEnded(m.reason));
+    sig.on('media.state', (m) => onMediaState(m.state));
+    sig.on('session.replaced', () => {
+        sig.close();
+        cleanupMedia();
+        problem('problem.replaced', null, false);
+    });
+    sig.on('close', () => {
+        if (!st.ended && st.token) setReconnecting(true);
+    });
+    sig.on('reconnected', () => resume(true));
+    window.addEventListener('online', () => sig.retryNow());
+    await sig.connect();
+    return sig;
+}
+
+async function join() {
+    $('#devices-ok').disabled = true;
+    $('#consent-ok').disabled = true;
+    let reply;
+    try {
+        await ensureSignaling();
+        reply = st.mode === 'invite'
+            ? await st.sig.request('customer.redeem', { code: st.code })
+            : await st.sig.request('customer.join', { desk: st.desk });
+    } catch (e) {
+        $('#devices-ok').disabled = false;
+        $('#consent-ok').disabled = !$('#consent-box').checked;
+        if (e.code === 'invalid_code') return problem('problem.invalid_code', null, true);
+        if (e.code === 'throttled') {
+            const min = Math.max(1, Math.ceil(((e.reply && e.reply.retry_after_s) || 60) / 60));
+            return problem('problem.throttled', { n: min }, true);
+        }
+        if (e.code === 'disconnected' || e.code === 'timeout') return problem('problem.offline', null, false);
+        return problem('problem.generic', { code: e.code }, false);
+    }
+    st.token = reply.token;
+    st.sessionId = reply.session_id;
+    st.desk = reply.desk;
+    st.joinedAt = Date.now();
+    st.answered = false;
+    st.ended = false;
+    save();
+    if (st.desk === 'id_check' && !st.consent) {
+        // An invite for an ID check: the notice comes after the code told us the desk.
+        st.pendingQueue = reply;
+        $('[data-step="consent"]').hidden = false;
+        go('consent', 'consent');
+        return;
+    }
+    enterWaiting(reply.position, reply.wait_s);
+    await startMedia();
+}
+
+function enterWaiting(position, waitS) {
+    if (st.meter) {
+        st.meter.stop();
+        st.meter = null;
+    }
+    setText($('#waiting-desk'), 'waiting.desk', { desk: deskName(st.desk) });
+    go('waiting', 'waiting');
+    updateQueue(position, waitS, true);
+    clearInterval(st.waitedTimer);
+    const tick = () => {
+        $('#waited').textContent = fmtClock((Date.now() - (st.joinedAt || Date.now())) / 1000);
+    };
+    tick();
+    st.waitedTimer = setInterval(tick, 1000);
+}
+
+function updateQueue(position, waitS, initial = false) {
+    const changed = position !== st.position;
+    st.position = position;
+    st.waitS = waitS;
+    const pos = $('#position');
+    pos.textContent = position ?? '–';
+    pos.classList.toggle('next', position === 1);
+    const key = position === 1 ? 'waiting.position_next' : 'waiting.position';
+    setText($('#position-text'), key, { n: position });
+    setText($('#wait-est'), waitS < 60 ? 'fmt.wait_under_minute' : 'fmt.wait_minutes', { n: Math.round(waitS / 60) });
+    if (changed && !initial) announce(t(key, { n: position }));
+}
+
+async function startMedia() {
+    if (st.link) st.link.close();
+    if (!st.stream) {
+        try {
+            st.stream = await getCamera(st.camera);
+        } catch (e) {
+            // Without a camera we still connect (hear hold audio, see the agent).
+            st.stream = null;
+            setText($('#wait-media'), `gum.${gumErrorKind(e)}.title`);
+        }
+    }
+    const link = new RelayLink(st.sig, {
+        onTrack: (stream) => attachRemote(stream),
+        onState: (s) => onPcState(s),
+    });
+    st.link = link;
+    link.create(st.stream);
+    if (st.stream) $('#self').srcObject = st.stream;
+    try {
+        await link.offer();
+    } catch (e) {
+        if (link === st.link) setText($('#wait-media'), 'media.offer_failed', { code: e.code || e.name });
+    }
+}
+
+function attachRemote(stream) {
+    const v = $('#remote');
+    if (v.srcObject !== stream) v.srcObject = stream;
+    const fallback = st.answered ? $('#tap-play') : $('#hold-play');
+    playWithFallback(v, fallback);
+}
+
+function onPcState(s) {
+    if (s === 'connected') {
+        setReconnecting(false);
+        if (!st.answered) setText($('#wait-media'), 'waiting.media_connected');
+    } else if (s === 'disconnected' || s === 'failed') {
+        if (st.answered && !st.ended) setReconnecting(true);
+    } else if (s === 'connecting' && !st.answered) {
+        setText($('#wait-media'), 'waiting.media_connecting');
+    }
+}
+
+function onMediaState(s) {
+    if (st.ended) return;
+    if (s === 'reconnecting') setReconnecting(true);
+    else if (s === 'connected' && st.sig && st.sig.connected) setReconnecting(false);
+}
+
+function setReconnecting(on) {
+    const b = $('#reconnecting');
+    if (b.hidden === !on) return;
+    b.hidden = !on;
+    if (!st.answered) setText($('#wait-media'), on ? 'call.reconnecting' : 'waiting.media_connected');
+    if (on) announce(t('call.reconnecting'), { assertive: true });
+    else announce(t('call.reconnected'));
+}
+
+// After a dropped connection (reconnected) or a reload (fromReload): customer.resume + a new offer.
+async function resume(reconnected) {
+    if (!st.token || st.ended) return;
+    let r;
+    try {
+        r = await st.sig.request('customer.resume', { token: st.token });
+    } catch (e) {
+        if (e.code === 'session_ended') return onEnded((e.reply && e.reply.reason) || 'completed');
+        if (e.code === 'not_found') {
+            forget();
+            return problem('problem.session_gone', null, true);
+        }
+        return; // disconnected again: the next reconnect tries again
+    }
+    st.sessionId = r.session_id;
+    st.desk = r.desk;
+    if (r.state === 'answered') {
+        st.agentName = (r.agent && r.agent.name) || st.agentName;
+        if (!reconnected || $('[data-panel="call"]').hidden) onAnswered(st.agentName);
+    } else if (!reconnected || !st.answered) {
+        enterWaiting(r.position, r.wait_s);
+    }
+    if (reconnected && st.link && st.link.pc) {
+        await st.link.offer({ iceRestart: true }).catch(() => startMedia());
+    } else {
+        await startMedia();
+    }
+    setReconnecting(false);
+}
+
+async function leave() {
+    $('#leave').disabled = true;
+    try {
+        await st.sig.request('customer.leave');
+    } catch {
+        /* gone anyway: the server ends it after the resume window */
+    }
+    st.ended = true;
+    cleanupMedia();
+    forget();
+    st.sig.close();
+    setText($('#h-thanks'), 'left.heading');
+    setText($('#thanks-text'), 'left.text');
+    go('thanks', 'feedback');
+}
+
+// ---- 5. call ----------------------------------------------------------------------------------------
+function onAnswered(name) {
+    st.answered = true;
+    st.agentName = name || st.agentName || '';
+    save();
+    clearInterval(st.waitedTimer);
+    $('#agent-name').textContent = st.agentName || t('call.agent');
+    setText($('#call-status'), 'call.with', { name: st.agentName || t('call.agent') });
+    go('call', 'call');
+    announce(t('call.answered', { name: st.agentName || t('call.agent') }), { assertive: true });
+    $('#hold-play').hidden = true;
+    const v = $('#remote');
+    if (v.srcObject) playWithFallback(v, $('#tap-play'));
+    if (st.stream) $('#self').srcObject = st.stream;
+    updateButtons();
+    startQuality();
+}
+
+function startQuality() {
+    clearInterval(st.qualityTimer);
+    st.qualityTimer = setInterval(async () => {
+        if (!st.link) return;
+        const q = await st.link.quality().catch(() => null);
+        if (!q) return;
+        const el = $('#quality');
+        el.classList.remove('q-good', 'q-fair', 'q-poor', 'q-unknown');
+        el.classList.add(`q-${q.level}`);
+        setText($('#quality-text'), `quality.${q.level}`);
+        el.title = t('quality.detail', { rtt: q.rttMs ?? '—', loss: q.lossPct ?? '—' });
+        if (st.lastQuality && st.lastQuality !== q.level && q.level !== 'unknown') announce(t(`quality.${q.level}`));
+        st.lastQuality = q.level;
+    }, 2000);
+}
+
+function updateButtons() {
+    const a = st.stream && st.stream.getAudioTracks()[0];
+    const v = st.stream && st.stream.getVideoTracks()[0];
+    const muted = a ? !a.enabled : true;
+    const camOff = v ? !v.enabled : true;
+    const bm = $('#btn-mute');
+    bm.setAttribute('aria-pressed', String(muted));
+    setIcon(bm.querySelector('[data-icon]'), muted ? 'micOff' : 'mic');
+    setText(bm.querySelector('[data-i18n]'), muted ? 'call.unmute' : 'call.mute');
+    bm.disabled = !a;
+    const bc = $('#btn-cam');
+    bc.setAttribute('aria-pressed', String(camOff));
+    setIcon(bc.querySelector('[data-icon]'), camOff ? 'camOff' : 'cam');
+    setText(bc.querySelector('[data-i18n]'), camOff ? 'call.camera_on' : 'call.camera_off');
+    bc.disabled = !v;
+    $('#btn-switch').disabled = !v;
+}
+
+function toggleTrack(kind) {
+    const tr = st.stream && (kind === 'audio' ? st.stream.getAudioTracks()[0] : st.stream.getVideoTracks()[0]);
+    if (!tr) return;
+    tr.enabled = !tr.enabled;
+    updateButtons();
+    announce(t(kind === 'audio' ? (tr.enabled ? 'call.mic_on' : 'call.mic_off') : (tr.enabled ? 'call.cam_on' : 'call.cam_off')));
+}
+
+async function switchCamera() {
+    const old = st.stream && st.stream.getVideoTracks()[0];
+    if (!old) return;
+    const choices = ['facing:user', 'facing:environment'];
+    const next = st.camera === 'facing:environment' ? 'facing:user'
+        : st.camera === 'facing:user' ? 'facing:environment'
+            : choices[0];
+    let track;
+    const open = async () => (await navigator.mediaDevices.getUserMedia({ video: videoConstraints(next) })).getVideoTracks()[0];
+    try {
+        track = await open();
+    } catch {
+        old.stop(); // phones often allow one camera at a time
+        try {
+            track = await open();
+        } catch (e) {
+            announce(t(`gum.${gumErrorKind(e)}.title`), { assertive: true });
+            return;
+        }
+    }
+    track.enabled = old.enabled;
+    await st.link.replaceVideoTrack(track);
+    st.stream.removeTrack(old);
+    old.stop();
+    st.stream.addTrack(track);
+    st.camera = next;
+    save();
+    const self = $('#self');
+    self.srcObject = st.stream;
+    self.classList.toggle('mirror', next !== 'facing:environment');
+    announce(t(next === 'facing:environment' ? 'call.using_rear' : 'call.using_front'));
+}
+
+async function hangup() {
+    $('#btn-hangup').disabled = true;
+    try {
+        await st.sig.request('hangup');
+    } catch {
+        onEnded('completed');
+    }
+}
+
+// ---- 6. end and rating ------------------------------------------------------------------------------
+function cleanupMedia() {
+    clearInterval(st.qualityTimer);
+    clearInterval(st.waitedTimer);
+    if (st.link) st.link.close();
+    st.link = null;
+    if (st.meter) st.meter.stop();
+    st.meter = null;
+    stopStream(st.stream);
+    st.stream = null;
+    for (const v of ['#remote', '#self', '#preview']) $(v).srcObject = null;
+}
+
+function onEnded(reason) {
+    if (st.ended && !$('[data-panel="rate"]').hidden) return;
+    st.ended = true;
+    cleanupMedia();
+    setReconnecting(false);
+    $('#reconnecting').hidden = true;
+    if (st.answered) {
+        setText($('#ended-reason'), `ended.${reason}`);
+        go('rate', 'feedback');
+        announce(t('rate.heading'));
+    } else {
+        forget();
+        if (st.sig) st.sig.close();
+        const key = `ended_unanswered.${reason}`;
+        problem(key, null, true);
+    }
+}
+
+function buildStars() {
+    const fs = $('#stars');
+    for (let i = 1; i <= 5; i++) {
+        const lab = h('label', { class: 'star' });
+        const inp = h('input', { type: 'radio', name: 'rating', value: String(i) });
+        const span = h('span');
+        span.innerHTML = icon('star', { size: 22 });
+        const num = h('span', { class: 'star-num' });
+        setText(num, `rate.n${i}`);
+        num.style.cssText = 'display:block;width:auto;height:auto;border:0;background:none;font-size:.75rem';
+        span.append(num);
+        lab.append(inp, span);
+        fs.append(lab);
+        inp.addEventListener('change', () => {
+            for (const l of $$('.star', fs)) l.classList.toggle('lit', Number(l.querySelector('input').value) <= i);
+        });
+    }
+}
+
+async function rate(e) {
+    e.preventDefault();
+    const chosen = $('input[name="rating"]:checked');
+    const err = $('#rate-error');
+    err.replaceChildren();
+    if (!chosen) {
+        err.append(notice('warn', 'warn', 'rate.need_title', 'rate.need'));
+        $('input[name="rating"]').focus();
+        return;
+    }
+    $('#rate-submit').disabled = true;
+    try {
+        if (!st.sig.connected) await st.sig.connect();
+        await st.sig.request('customer.rate', { rating: Number(chosen.value), comment: $('#comment').value.trim().slice(0, 1000), token: st.token });
+    } catch (ex) {
+        if (ex.code !== 'already_rated') {
+            $('#rate-submit').disabled = false;
+            err.append(notice('error', 'error', 'rate.failed_title', 'rate.failed'));
+            return;
+        }
+    }
+    finish();
+}
+
+function finish() {
+    forget();
+    if (st.sig) st.sig.close();
+    setText($('#h-thanks'), 'thanks.heading');
+    setText($('#thanks-text'), 'thanks.text');
+    go('thanks', 'feedback');
+    for (const li of $$('#stepper li')) li.classList.add('done');
+}
+
+function problem(key, vars, toJoin) {
+    setText($('#problem-text'), key, vars);
+    $('#problem-action').hidden = !toJoin;
+    showPanel('problem');
+}
+
+// ---- start-up -----------------------------------------------------------------------------------------
+async function main() {
+    await initI18n();
+    renderIcons();
+    for (const el of $$('[data-logo]')) el.innerHTML = LOGO_SVG;
+    onLangChange(() => {
+        renderIcons();
+        if (st.step) step(st.step);
+        if (st.position !== null && !$('[data-panel="waiting"]').hidden) updateQueue(st.position, st.waitS, true);
+    });
+    buildStars();
+    apply();
+
+    const m = /^\/i\/([^/?#]+)/.exec(location.pathname);
+    if (m) {
+        st.mode = 'invite';
+        st.code = decodeURIComponent(m[1]).toUpperCase();
+        $('#desk-choice').hidden = true;
+        $('#urgent-hint').hidden = true;
+        $('#invite-intro').hidden = false;
+        $('#invite-code-shown').textContent = st.code;
+    } else {
+        // /join?desk=X (also /join#X, which survives the server's /join → /join/ redirect).
+        const want = new URLSearchParams(location.search).get('desk') || location.hash.replace(/^#(desk=)?/, '');
+        const radio = want && $(`input[name="desk"][value="${CSS.escape(want)}"]`);
+        if (radio) radio.checked = true;
+    }
+    const syncDesk = () => {
+        st.desk = $('input[name="desk"]:checked').value;
+        $('[data-step="consent"]').hidden = st.mode !== 'join' || st.desk !== 'id_check';
+        if (st.step) step(st.step);
+    };
+    for (const r of $$('input[name="desk"]')) r.addEventListener('change', syncDesk);
+    if (st.mode === 'join') syncDesk();
+
+    $('#to-devices').addEventListener('click', async () => {
+        go('devices', 'devices');
+        await startPreview();
+    });
+    $('#devices-retry').addEventListener('click', () => startPreview());
+    $('#camera-select').addEventListener('change', (e) => {
+        st.camera = e.target.value;
+        startPreview();
+    });
+    $('#devices-ok').addEventListener('click', () => {
+        if (st.mode === 'join' && st.desk === 'id_check' && !st.consent) go('consent', 'consent');
+        else join();
+    });
+    $('#consent-box').addEventListener('change', (e) => {
+        $('#consent-ok').disabled = !e.target.checked;
+    });
+    $('#consent-ok').addEventListener('click', async () => {
+        st.consent = true;
+        save();
+        if (st.pendingQueue) {
+            const r = st.pendingQueue;
+            st.pendingQueue = null;
+            enterWaiting(r.position, r.wait_s);
+            await startMedia();
+        } else {
+            join();
+        }
+    });
+    $('#consent-back').addEventListener('click', () => go('devices', 'devices'));
+    $('#leave').addEventListener('click', leave);
+    $('#btn-mute').addEventListener('click', () => toggleTrack('audio'));
+    $('#btn-cam').addEventListener('click', () => toggleTrack('video'));
+    $('#btn-switch').addEventListener('click', switchCamera);
+    $('#btn-hangup').addEventListener('click', hangup);
+    $('#rate-form').addEventListener('submit', rate);
+    $('#rate-skip').addEventListener('click', finish);
+
+    const saved = loadSaved();
+    if (saved && saved.token) {
+        // A reload during the queue or the call: pick up where we were.
+        Object.assign(st, { token: saved.token, sessionId: saved.sessionId, desk: saved.desk, answered: !!saved.answered,
+            camera: saved.camera || 'facing:user', joinedAt: saved.joinedAt, consent: !!saved.consent, agentName: saved.agentName || '' });
+        if (st.desk === 'id_check') $('[data-step="consent"]').hidden = false;
+        step(st.answered ? 'call' : 'waiting');
+        try {
+            await ensureSignaling();
+        } catch {
+            setReconnecting(true);
+            return; // 'reconnected' resumes
+        }
+        await resume(false);
+        return;
+    }
+    step('browser');
+    showPanel('start', { focus: false });
+    if (browserCheck()) step('browser');
+}
+
+main();
