@@ -61,11 +61,64 @@ static int stats_live(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
     return respond(wsi, pss, 200, "application/json", body);
 }
 
-static int customer_page(tc_server *srv, struct lws *wsi)
+static const char *mime_of(const char *path)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/customer/index.html", srv->cfg->web_root);
-    int n = lws_serve_http_file(wsi, path, "text/html", NULL, 0);
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".webmanifest", "application/manifest+json"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return NULL;
+}
+
+/* Only plain relative names under web_root: no "..", no hidden files, no
+ * backslashes or control bytes. */
+static bool safe_path(const char *uri)
+{
+    if (uri[0] != '/' || strstr(uri, "/.") || strstr(uri, "//") || strchr(uri, '\\'))
+        return false;
+    for (const char *p = uri; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            return false;
+    return true;
+}
+
+/* The page a path names: /join, /join/..., /i/CODE -> the customer page;
+ * /agent, /ops and / -> theirs; anything else is a file as named. */
+static void page_path(const char *uri, char *out, size_t len)
+{
+    if (strcmp(uri, "/join") == 0 || strncmp(uri, "/join/", 6) == 0 || strncmp(uri, "/i/", 3) == 0)
+        snprintf(out, len, "/customer/index.html");
+    else if (strcmp(uri, "/agent") == 0 || strcmp(uri, "/ops") == 0 || uri[strlen(uri) - 1] == '/')
+        snprintf(out, len, "%s%sindex.html", uri, uri[strlen(uri) - 1] == '/' ? "" : "/");
+    else
+        snprintf(out, len, "%s", uri);
+}
+
+static int serve_file(tc_server *srv, struct lws *wsi, tc_http_pss *pss, const char *uri)
+{
+    char rel[300], path[900];
+    if (!safe_path(uri) || strlen(uri) >= 256)
+        return text(wsi, pss, 404, "not found\n");
+    page_path(uri, rel, sizeof rel);
+    const char *type = mime_of(rel);
+    snprintf(path, sizeof path, "%s%s", srv->cfg->web_root, rel);
+    if (!type || !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        return text(wsi, pss, 404, "not found\n");
+    int n = lws_serve_http_file(wsi, path, type, NULL, 0);
     if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
         return -1;
     return 0;
@@ -161,9 +214,7 @@ static int route(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
                                   : text(wsi, pss, 200, "ready\n");
     if (strcmp(uri, "/api/v1/stats/live") == 0)
         return stats_live(srv, wsi, pss);
-    if (strncmp(uri, "/i/", 3) == 0)
-        return customer_page(srv, wsi);
-    return text(wsi, pss, 404, "not found\n");
+    return serve_file(srv, wsi, pss, uri);
 }
 
 int tc_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

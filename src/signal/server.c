@@ -126,41 +126,19 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static const struct lws_protocol_vhost_options mime_mjs = {NULL, NULL, ".mjs", "text/javascript"};
-static const struct lws_protocol_vhost_options mime_json = {&mime_mjs, NULL, ".json",
-                                                            "application/json"};
-
-/* Static pages under web/, and the paths the callbacks answer. */
+/* Every path goes to the http protocol's callback (http.c), which serves the
+ * pages and files of web/ itself: an lws file mount answers /join with a
+ * redirect to /join/ that drops the query (?desk=...), and the page link must
+ * work as written. */
 static void set_mounts(tc_server *srv)
 {
-    static const struct {
-        const char *mountpoint, *dir; /* dir NULL: callback */
-        const char *protocol;
-    } table[] = {
-        {"/", "", NULL},           {"/join", "/customer", NULL}, {"/agent", "/agent", NULL},
-        {"/ops", "/ops", NULL},    {"/i", NULL, "http"},         {"/healthz", NULL, "http"},
-        {"/readyz", NULL, "http"}, {"/api", NULL, "http"},       {"/ws", NULL, "telecounter"},
-    };
-    int files = 0;
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        struct lws_http_mount *m = &srv->mounts[i];
-        memset(m, 0, sizeof *m);
-        m->mount_next = i + 1 < sizeof table / sizeof table[0] ? &srv->mounts[i + 1] : NULL;
-        m->mountpoint = table[i].mountpoint;
-        m->mountpoint_len = (unsigned char)strlen(table[i].mountpoint);
-        if (table[i].dir) {
-            snprintf(srv->web_paths[files], sizeof srv->web_paths[files], "%s%s",
-                     srv->cfg->web_root, table[i].dir);
-            m->origin = srv->web_paths[files++];
-            m->origin_protocol = LWSMPRO_FILE;
-            m->def = "index.html";
-            m->extra_mimetypes = &mime_json;
-        } else {
-            m->origin = table[i].protocol;
-            m->protocol = table[i].protocol;
-            m->origin_protocol = LWSMPRO_CALLBACK;
-        }
-    }
+    struct lws_http_mount *m = &srv->mounts[0];
+    memset(srv->mounts, 0, sizeof srv->mounts);
+    m->mountpoint = "/";
+    m->mountpoint_len = 1;
+    m->origin = "http";
+    m->protocol = "http";
+    m->origin_protocol = LWSMPRO_CALLBACK;
 }
 
 static void lws_log_line(int level, const char *line)

@@ -83,8 +83,7 @@ struct tc_server {
     bool shutting_down;
     char origin_list[1024]; /* allowed origins, comma-separated */
     lws_retry_bo_t idle_policy;
-    char web_paths[4][600]; /* origins of the static mounts */
-    struct lws_http_mount mounts[9];
+    struct lws_http_mount mounts[1];
 };
 
 /* conn.c */
