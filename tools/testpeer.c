@@ -8,6 +8,11 @@
  *               [--max-loss 0.01] [--hold-audio-check] [--queue-only]
  *   tc-testpeer --url ... --role agent --user NAME --password-stdin [--expect-tone 440]
  *   tc-testpeer --selftest [--duration 5]
+ *
+ * Fault scenarios (tools/peer/faults.h), for tests of what the relay drops:
+ *   [--bad-fingerprint] [--plain-rtp-before-dtls N] [--bad-rtcp N]
+ *   [--bad-rtcp-at-ms MS] [--bad-rtcp-gap-ms MS] [--tone-timeline] [--linger-ms MS]
+ *   [--fault-watch]
  */
 #include "peer/peer.h"
 
@@ -57,7 +62,10 @@ static void usage(FILE *f)
                "         [--expect-tone HZ] [--max-loss FRACTION] [--hold-audio-check]\n"
                "       tc-testpeer --url ... --pair --desk DESK --user NAME --password-stdin\n"
                "         [--agent-delay-ms MS]   (a customer and an agent in one process)\n"
-               "       tc-testpeer --selftest [--duration S] [--video-kbps N]\n");
+               "       tc-testpeer --selftest [--duration S] [--video-kbps N]\n"
+               "       faults: [--bad-fingerprint] [--plain-rtp-before-dtls N] [--bad-rtcp N]\n"
+               "         [--bad-rtcp-at-ms MS] [--bad-rtcp-gap-ms MS] [--tone-timeline]\n"
+               "         [--linger-ms MS] [--fault-watch]\n");
 }
 
 static int read_password(options *o)
@@ -79,6 +87,8 @@ static int parse_role(options *o, const char *v)
         return -1;
     return 0;
 }
+
+#define FAULT_OPT 1000 /* getopt values of the fault options: FAULT_OPT + n */
 
 static const struct option long_opts[] = {
     {"url", required_argument, NULL, 'u'},
@@ -103,8 +113,53 @@ static const struct option long_opts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
+    /* fault scenarios (tools/peer/faults.h) */
+    {"bad-fingerprint", no_argument, NULL, FAULT_OPT + 0},
+    {"plain-rtp-before-dtls", required_argument, NULL, FAULT_OPT + 1},
+    {"bad-rtcp", required_argument, NULL, FAULT_OPT + 2},
+    {"bad-rtcp-at-ms", required_argument, NULL, FAULT_OPT + 3},
+    {"bad-rtcp-gap-ms", required_argument, NULL, FAULT_OPT + 4},
+    {"tone-timeline", no_argument, NULL, FAULT_OPT + 5},
+    {"linger-ms", required_argument, NULL, FAULT_OPT + 6},
+    {"fault-watch", no_argument, NULL, FAULT_OPT + 7},
     {NULL, 0, NULL, 0},
 };
+
+/* The fault scenarios' options. */
+static int apply_fault_opt(options *o, int c, const char *arg)
+{
+    tc_peer_faults *f = &o->peer.faults;
+    unsigned v = arg ? (unsigned)atoi(arg) : 0;
+    switch (c - FAULT_OPT) {
+    case 0:
+        f->bad_fingerprint = true;
+        break;
+    case 1:
+        f->plain_rtp_before_dtls = v;
+        break;
+    case 2:
+        f->bad_rtcp_count = v;
+        break;
+    case 3:
+        f->bad_rtcp_at_ms = v;
+        break;
+    case 4:
+        f->bad_rtcp_gap_ms = v;
+        break;
+    case 5:
+        f->tone_timeline = true;
+        break;
+    case 6:
+        f->linger_ms = v;
+        break;
+    case 7:
+        f->watch = true;
+        break;
+    default:
+        return -1;
+    }
+    return 0;
+}
 
 /* The options without an argument. */
 static int apply_flag(options *o, int c)
@@ -124,6 +179,8 @@ static int apply_flag(options *o, int c)
 
 static int apply_opt(options *o, int c, const char *arg)
 {
+    if (c >= FAULT_OPT)
+        return apply_fault_opt(o, c, arg);
     switch (c) {
     case 'u':
         o->peer.url = arg;

@@ -30,10 +30,13 @@ struct tc_leg {
     NiceAgent *agent;
     guint stream_id;
     tc_dtls *dtls;
-    GSource *dtls_timer, *grace_timer, *hold_timer, *stats_timer, *report_timer;
+    GSource *dtls_timer, *grace_timer, *hold_timer, *second_timer;
+    unsigned seconds;
     tc_srtp *srtp;
     tc_srtp_profile profile;
     bool ice_ready, ice_failed;
+    bool silent; /* nothing received for TC_SILENCE_S: nothing is sent to it */
+    int64_t last_rx_us;
     tc_leg *partner;
     tc_relay_stream streams[TC_SDP_MAX_MEDIA];
     int n_streams;
@@ -51,6 +54,9 @@ struct tc_leg {
 };
 
 #define TC_UNSENT_DTLS_MAX 8
+/* A connected browser sends something at least every 20 ms (audio) and RTCP
+ * every second; this long with nothing means the path is gone. */
+#define TC_SILENCE_S 5
 
 int64_t tc_leg_session(const tc_leg *leg)
 {
@@ -64,7 +70,7 @@ tc_media_side tc_leg_side(const tc_leg *leg)
 
 bool tc_leg_connected(const tc_leg *leg)
 {
-    return leg->srtp != NULL && leg->ice_ready;
+    return leg->srtp != NULL && leg->ice_ready && !leg->silent;
 }
 
 tc_relay_stream *tc_leg_streams(tc_leg *leg, int *count)
@@ -126,9 +132,14 @@ static void learn_extmaps(tc_leg *leg, const tc_sdp *offer)
     }
 }
 
+static gboolean on_hold_tick(gpointer data);
+
 void tc_leg_set_partner(tc_leg *leg, tc_leg *partner)
 {
     leg->partner = partner;
+    if (!partner && !leg->hold_timer && leg->side == TC_SIDE_CUSTOMER &&
+        leg->sh->cfg->media_hold_audio)
+        leg->hold_timer = every_ms(leg, 20, on_hold_tick);
     memset(leg->ext_map, 0, sizeof leg->ext_map);
     if (!partner)
         return;
@@ -256,6 +267,15 @@ static void on_dtls_packet(tc_leg *leg, const uint8_t *p, size_t len)
 
 /* ---- receiving ------------------------------------------------------------- */
 
+/* The peer is heard again: the path is back, whatever the grace timer says. */
+static void end_silence(tc_leg *leg)
+{
+    leg->silent = false;
+    cancel(&leg->grace_timer);
+    tc_info("media %" G_GINT64_FORMAT "/%d: the peer is back", leg->session_id, leg->side);
+    tc_media_post_state(leg->sh, leg->session_id, leg->side, TC_MEDIA_CONNECTED);
+}
+
 static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
                     gpointer data)
 {
@@ -268,6 +288,9 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
     }
     leg->stats.rx_packets++;
     leg->stats.rx_bytes += len;
+    leg->last_rx_us = g_get_monotonic_time();
+    if (leg->silent)
+        end_silence(leg);
     tc_demux_kind kind = tc_demux_classify((const uint8_t *)buf, len);
     if (kind == TC_DEMUX_DTLS) {
         on_dtls_packet(leg, (const uint8_t *)buf, len);
@@ -395,8 +418,14 @@ static gboolean on_hold_tick(gpointer data)
     tc_leg *leg = data;
     const tc_media_shared *sh = leg->sh;
     int a = audio_stream(leg);
-    bool in_call = leg->partner && tc_leg_connected(leg->partner);
-    if (a < 0 || !leg->srtp || in_call || sh->hold_frame_count == 0)
+    if (leg->partner && tc_leg_connected(leg->partner)) {
+        /* The call carries audio now: no wake-ups every 20 ms for nothing.
+         * tc_leg_set_partner starts the chime again if the agent goes. */
+        g_source_unref(leg->hold_timer);
+        leg->hold_timer = NULL;
+        return G_SOURCE_REMOVE;
+    }
+    if (a < 0 || !leg->srtp || leg->silent || sh->hold_frame_count == 0)
         return G_SOURCE_CONTINUE;
     const uint8_t *frame = sh->hold_frames + sh->hold_frame_offset[leg->hold_next];
     size_t frame_len = sh->hold_frame_len[leg->hold_next];
@@ -413,17 +442,27 @@ static gboolean on_hold_tick(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-static gboolean on_report_tick(gpointer data)
-{
-    tc_leg *leg = data;
-    if (leg->srtp)
-        tc_report_send(leg, g_get_monotonic_time());
-    return G_SOURCE_CONTINUE;
-}
+/* Once a second: our RTCP reports; every other second, statistics for the
+ * control thread. One timer, not two: every GSource costs the loop a little on
+ * every wake-up, for every leg. */
+static void start_grace(tc_leg *leg);
 
-static gboolean on_stats_tick(gpointer data)
+static gboolean on_second(gpointer data)
 {
     tc_leg *leg = data;
+    int64_t now = g_get_monotonic_time();
+    if (leg->srtp && !leg->silent && now - leg->last_rx_us > TC_SILENCE_S * G_USEC_PER_SEC) {
+        /* Stop sending to a peer that says nothing (what consent freshness is
+         * for), and give it the grace window to come back. */
+        tc_info("media %" G_GINT64_FORMAT "/%d: nothing received for %d s", leg->session_id,
+                leg->side, TC_SILENCE_S);
+        leg->silent = true;
+        start_grace(leg);
+    }
+    if (leg->srtp)
+        tc_report_send(leg, now);
+    if (++leg->seconds % 2)
+        return G_SOURCE_CONTINUE;
     leg->stats.rx_bitrate_bps = (uint32_t)((leg->stats.rx_bytes - leg->last_rx_bytes) * 8 / 2);
     leg->stats.tx_bitrate_bps = (uint32_t)((leg->stats.tx_bytes - leg->last_tx_bytes) * 8 / 2);
     leg->last_rx_bytes = leg->stats.rx_bytes;
@@ -462,8 +501,12 @@ static bool make_agent(tc_leg *leg)
 {
     const tc_config *cfg = leg->sh->cfg;
     leg->agent =
+        /* Not libnice's consent freshness: in 0.1.21 one failed consent check
+         * stops sending for good (only an ICE restart, which the answering
+         * relay cannot start, brings it back), so a 5 s network cut left calls
+         * one-way. The silence watch in on_second does its job and recovers. */
         nice_agent_new_full(tc_worker_context(leg->worker), NICE_COMPATIBILITY_RFC5245,
-                            NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+                            NICE_AGENT_OPTION_ICE_TRICKLE);
     if (!leg->agent)
         return false;
     /* Never UPnP: its default sends SSDP multicast on every interface. */
@@ -547,8 +590,7 @@ tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
     }
     set_remote(leg, p);
     nice_agent_gather_candidates(leg->agent, leg->stream_id);
-    leg->stats_timer = every_ms(leg, 2000, on_stats_tick);
-    leg->report_timer = every_ms(leg, 1000, on_report_tick);
+    leg->second_timer = every_ms(leg, 1000, on_second);
     if (p->side == TC_SIDE_CUSTOMER && leg->sh->cfg->media_hold_audio)
         leg->hold_timer = every_ms(leg, 20, on_hold_tick);
     leg->hold_seq = (uint16_t)g_random_int();
@@ -573,8 +615,7 @@ void tc_leg_destroy(tc_leg *leg)
     cancel(&leg->dtls_timer);
     cancel(&leg->grace_timer);
     cancel(&leg->hold_timer);
-    cancel(&leg->stats_timer);
-    cancel(&leg->report_timer);
+    cancel(&leg->second_timer);
     if (leg->agent) {
         nice_agent_attach_recv(leg->agent, leg->stream_id, 1, tc_worker_context(leg->worker), NULL,
                                NULL);

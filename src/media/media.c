@@ -417,9 +417,9 @@ int tc_media_remote_candidate(tc_media *m, int64_t session_id, tc_media_side sid
 
 void tc_media_bridge(tc_media *m, int64_t session_id)
 {
-    tc_media_session *s = session_for(m, session_id, false);
-    if (!s)
-        return;
+    /* The customer's offer may not have come yet (a slow camera prompt): the
+     * session is made now, so that its legs are joined whenever they come. */
+    tc_media_session *s = session_for(m, session_id, true);
     s->bridged = true;
     leg_msg *msg = g_new0(leg_msg, 1);
     msg->kind = MSG_BRIDGE;

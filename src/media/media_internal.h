@@ -102,10 +102,9 @@ typedef struct tc_relay_stream {
     uint8_t peer_fraction_lost;
 } tc_relay_stream;
 
-/* Packets kept per outgoing video stream for retransmission: about 0.85 s at
- * 1.5 Mbps, at 192 KiB a stream (the per-call memory budget is ~300 KiB a leg
- * pair plus this; see README, Benchmarks). */
-#define TC_RTX_SLOTS 128
+/* Packets kept per outgoing video stream for retransmission: about 0.45 s at
+ * 1.5 Mbps (NACKs come within a round trip), 96 KiB a stream. */
+#define TC_RTX_SLOTS 64
 
 /* A packet from leg `from`, already unprotected, in a TC_PACKET_CAP buffer; to is
  * the connected partner or NULL. Returns -EINVAL when the packet is malformed

@@ -17,6 +17,7 @@
 #include "telecounter/rtp.h"
 
 #include <errno.h>
+#include <sys/types.h>
 #include <string.h>
 
 static int stream_by_pt(tc_leg *leg, uint8_t pt, bool *is_rtx)
@@ -95,7 +96,7 @@ static tc_relay_stream *stream_by_out_ssrc(tc_leg *leg, uint32_t ssrc)
 /* Serves a NACK from what `leg` sent; writes a NACK for the rest (in the
  * sender's sequence numbers) into out. Returns the bytes written, 0 if every
  * packet was resent. */
-static size_t serve_nack(tc_leg *leg, const tc_rtcp_fb *fb, uint8_t *out, size_t cap)
+static ssize_t serve_nack(tc_leg *leg, const tc_rtcp_fb *fb, uint8_t *out, size_t cap)
 {
     tc_relay_stream *s = stream_by_out_ssrc(leg, fb->media_ssrc);
     uint16_t missing[TC_RTCP_MAX_NACK_SEQS];
@@ -114,7 +115,7 @@ static size_t serve_nack(tc_leg *leg, const tc_rtcp_fb *fb, uint8_t *out, size_t
     if (n_missing == 0)
         return 0;
     int w = tc_rtcp_write_nack(out, cap, fb->sender_ssrc, fb->media_ssrc, missing, n_missing);
-    return w > 0 ? (size_t)w : 0;
+    return w > 0 ? w : 0;
 }
 
 int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
@@ -155,11 +156,17 @@ int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
 }
 
 /* The feedback of one packet, counted; REMB rewritten with the cap. Returns
- * the bytes appended to out, or 0 to leave the packet out. */
-static size_t take_feedback(tc_leg *from, const tc_rtcp_packet *pkt, uint8_t *out, size_t cap)
+ * the bytes appended to out, 0 to leave the packet out, or -1 for a malformed
+ * one (a feedback type we do not handle is not malformed). */
+static ssize_t take_feedback(tc_leg *from, const tc_rtcp_packet *pkt, uint8_t *out, size_t cap)
 {
     tc_rtcp_fb fb;
-    if (tc_rtcp_parse_fb(pkt, &fb) != 0 || fb.kind == TC_RTCP_FB_TWCC)
+    int rc = tc_rtcp_parse_fb(pkt, &fb);
+    if (rc == -ENOTSUP)
+        return 0;
+    if (rc != 0)
+        return -1;
+    if (fb.kind == TC_RTCP_FB_TWCC)
         return 0;
     tc_leg_stats *st = tc_leg_stats_of(from);
     st->plis_rx += fb.kind == TC_RTCP_FB_PLI;
@@ -172,12 +179,12 @@ static size_t take_feedback(tc_leg *from, const tc_rtcp_packet *pkt, uint8_t *ou
         int w = tc_rtcp_write_remb(out, cap, fb.sender_ssrc,
                                    fb.remb_bitrate_bps < cap_bps ? fb.remb_bitrate_bps : cap_bps,
                                    fb.remb_ssrcs, fb.remb_ssrc_count);
-        return w > 0 ? (size_t)w : 0;
+        return w > 0 ? w : 0;
     }
     if (pkt->len > cap)
         return 0;
     memcpy(out, pkt->data, pkt->len);
-    return pkt->len;
+    return (ssize_t)pkt->len;
 }
 
 /* Translation of the SSRCs `from` knows (ours on that leg) to the ones the
@@ -221,22 +228,32 @@ int tc_relay_on_rtcp(tc_leg *from, tc_leg *to, const uint8_t *buf, size_t len)
     tc_rtcp_packet pkt;
     tc_rtcp_iter_init(&it, buf, len);
     int rc;
+    bool malformed = false;
     while ((rc = tc_rtcp_iter_next(&it, &pkt)) == 1) {
-        if (pkt.pt == 205 || pkt.pt == 206)
-            used += take_feedback(from, &pkt, out + used, TC_MAX_PACKET - used);
-        else if (pkt.pt == 200 || pkt.pt == 201)
+        if (pkt.pt == 205 || pkt.pt == 206) {
+            ssize_t taken = take_feedback(from, &pkt, out + used, TC_MAX_PACKET - used);
+            if (taken < 0)
+                malformed = true;
+            else
+                used += (size_t)taken;
+        } else if (pkt.pt == 200 || pkt.pt == 201) {
             tc_report_from_peer(from, &pkt, g_get_monotonic_time());
+        }
     }
+    /* A malformed packet is dropped and counted; the rest of its compound still
+     * stands, as each packet's length was sound. */
     if (rc < 0)
         return -EINVAL;
+    if (malformed && used == 8)
+        return -EINVAL;
     if (!to || used == 8)
-        return 0;
+        return malformed ? -EINVAL : 0;
     tc_rtcp_ssrc_pair pairs[2 * TC_SDP_MAX_MEDIA];
     size_t np = ssrc_pairs(from, to, pairs);
     if (tc_rtcp_rewrite_feedback(out, used, sender, pairs, np) < 0)
         return -EINVAL;
     tc_leg_send_rtcp(to, out, used, sizeof out);
-    return 0;
+    return malformed ? -EINVAL : 0;
 }
 
 void tc_relay_request_keyframe(tc_leg *leg)

@@ -66,6 +66,8 @@ static void on_audio(tc_msession *s, const uint8_t *pkt, const tc_rtp_header *h)
         return;
     s->rx.audio_frames++;
     tc_tone_meter_feed(&s->rx.meter, pcm, (size_t)n);
+    if (s->faults)
+        tc_faults_on_pcm(s, pcm, (size_t)n);
 }
 
 /* Length of the VP8 payload descriptor (RFC 7741 section 4.2), or 0 if it
@@ -139,6 +141,8 @@ static void on_video(tc_msession *s, const uint8_t *pkt, const tc_rtp_header *h)
     if (len < off + TC_PEER_VIDEO_MARK_LEN || get32(p + off) != TC_PEER_VIDEO_MAGIC)
         return; /* somebody else's video: not ours to measure */
     on_video_mark(&s->rx, p + off, first);
+    if (s->faults)
+        tc_faults_on_video_mark(s, p + off);
 }
 
 static void on_rtcp(tc_msession *s, const uint8_t *p, size_t len)

@@ -236,6 +236,8 @@ static gboolean on_tick(gpointer data)
         send_pli(s);
         s->tx.pli_next_us = now + (int64_t)s->cfg.pli_interval_ms * 1000;
     }
+    if (s->faults)
+        tc_faults_tick(s, now);
     return G_SOURCE_CONTINUE;
 }
 

@@ -108,6 +108,8 @@ static void dtls_start_client(tc_msession *s)
     if (!s->dtls || s->dtls_server || s->dtls_started)
         return;
     s->dtls_started = true;
+    if (s->faults)
+        tc_faults_before_dtls(s);
     tc_debug("peer %s: DTLS client starts at %lld ms", s->name,
              (long long)((tc_peer_mono_us() - s->offer_us) / 1000));
     tc_dtls_start(s->dtls);
@@ -134,6 +136,8 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
         break;
     case TC_DEMUX_RTP:
     case TC_DEMUX_RTCP:
+        if (s->faults)
+            tc_faults_on_datagram(s, tc_demux_classify(p, len) == TC_DEMUX_RTCP);
         if (s->srtp) {
             memcpy(s->pkt, p, len);
             tc_msession_on_srtp(s, s->pkt, len, tc_demux_classify(p, len) == TC_DEMUX_RTCP);
@@ -153,7 +157,17 @@ static void emit_candidate(tc_msession *s, const char *c)
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
 {
     tc_msession *s = data;
-    gchar *sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
+    gchar *sdp;
+    if (s->cutbox) {
+        /* the relay is told we are at the cutbox's B side */
+        NiceCandidate *c = nice_candidate_copy(cand);
+        tc_cutbox_set_peer(s->cutbox, (uint16_t)nice_address_get_port(&cand->addr));
+        nice_address_set_port(&c->addr, tc_cutbox_port_b(s->cutbox));
+        sdp = nice_agent_generate_local_candidate_sdp(agent, c);
+        nice_candidate_free(c);
+    } else {
+        sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
+    }
     if (!sdp)
         return;
     const char *c = strncmp(sdp, "a=", 2) == 0 ? sdp + 2 : sdp;
@@ -240,7 +254,7 @@ static bool loopback_address(const char *a)
     return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0;
 }
 
-static NiceCandidate *nice_from_sdp(const tc_msession *s, const tc_sdp_candidate *c)
+static NiceCandidate *nice_from_sdp(tc_msession *s, const tc_sdp_candidate *c)
 {
     if (c->component != 1 || c->transport != TC_SDP_UDP || c->mdns || !loopback_address(c->address))
         return NULL;
@@ -258,6 +272,12 @@ static NiceCandidate *nice_from_sdp(const tc_msession *s, const tc_sdp_candidate
         return NULL;
     }
     nice_address_set_port(&nc->addr, c->port);
+    if (s->cutbox) {
+        /* we are told the relay is at the cutbox's A side; one relay address */
+        if (!tc_cutbox_has_relay(s->cutbox))
+            tc_cutbox_set_relay(s->cutbox, c->port);
+        nice_address_set_port(&nc->addr, tc_cutbox_port_a(s->cutbox));
+    }
     return nc;
 }
 
@@ -335,10 +355,16 @@ tc_msession *tc_msession_create(GMainContext *ctx, tc_dtls_ctx *dtls_ctx,
     s->early_remote = g_ptr_array_new_with_free_func(g_free);
     s->offer_us = tc_peer_mono_us();
     init_tx_ids(s);
+    if (cfg->cuttable && !(s->cutbox = tc_cutbox_create(ctx))) {
+        tc_msession_destroy(s);
+        return NULL;
+    }
     if (tc_msession_send_init(s) != 0 || tc_msession_recv_init(s) != 0) {
         tc_msession_destroy(s);
         return NULL;
     }
+    if (tc_faults_wanted(&cfg->faults))
+        s->faults = tc_faults_create(s);
     return s;
 }
 
@@ -362,6 +388,8 @@ void tc_msession_destroy(tc_msession *s)
     tc_srtp_destroy(s->srtp);
     g_ptr_array_free(s->held_candidates, TRUE);
     g_ptr_array_free(s->early_remote, TRUE);
+    tc_cutbox_destroy(s->cutbox);
+    tc_faults_destroy(s->faults);
     g_free(s);
 }
 
@@ -397,11 +425,11 @@ static void apply_media(tc_msession *s, const tc_sdp_media *m)
     if (m->kind == TC_SDP_AUDIO) {
         take_codecs(m, &s->tx.audio.pt, NULL);
         s->rx.audio_pt = s->tx.audio.pt;
-        snprintf(s->tx.audio.mid, sizeof s->tx.audio.mid, "%s", m->mid);
+        snprintf(s->tx.audio.mid, sizeof s->tx.audio.mid, "%.15s", m->mid);
     } else if (m->kind == TC_SDP_VIDEO) {
         take_codecs(m, &s->tx.video.pt, &s->rx.rtx_pt);
         s->rx.video_pt = s->tx.video.pt;
-        snprintf(s->tx.video.mid, sizeof s->tx.video.mid, "%s", m->mid);
+        snprintf(s->tx.video.mid, sizeof s->tx.video.mid, "%.15s", m->mid);
         s->rx.remote_video_ssrc = m->has_fid ? m->fid[0] : m->n_ssrcs ? m->ssrcs[0].ssrc : 0;
     }
     if (!s->tx.mid_ext_id)
@@ -453,11 +481,37 @@ int tc_msession_create_offer(tc_msession *s, char *buf, size_t cap)
     g_free(ufrag);
     g_free(pwd);
     s->offer_us = tc_peer_mono_us();
+    if (rc > 0 && s->faults)
+        tc_faults_on_offer(s, buf);
     return rc;
+}
+
+static int apply_restart_answer(tc_msession *s, const tc_sdp *d)
+{
+    if (d->n_media == 0)
+        return -EINVAL;
+    const tc_sdp_media *m0 = &d->media[0];
+    if (!m0->fingerprint.present || m0->fingerprint.len != 32 ||
+        memcmp(m0->fingerprint.hash, s->remote_fp, 32) != 0 || !m0->ice_ufrag[0] || !m0->ice_pwd[0])
+        return -EINVAL; /* a restart keeps the relay's certificate */
+    if (!nice_agent_set_remote_credentials(s->agent, s->stream, m0->ice_ufrag, m0->ice_pwd))
+        return -EINVAL;
+    for (unsigned i = 0; i < d->n_media; i++)
+        apply_media(s, &d->media[i]);
+    s->restarting = false;
+    return 0;
 }
 
 int tc_msession_set_answer(tc_msession *s, const char *sdp, size_t len)
 {
+    if (s->agent && s->restarting) {
+        tc_sdp *d = g_new(tc_sdp, 1);
+        int rc = tc_sdp_parse(sdp, len, d);
+        if (rc == 0)
+            rc = apply_restart_answer(s, d);
+        g_free(d);
+        return rc ? -EINVAL : 0;
+    }
     if (!s->agent || s->have_remote)
         return -EALREADY;
     tc_sdp *d = g_new(tc_sdp, 1);
@@ -539,4 +593,55 @@ void tc_msession_stats(const tc_msession *s, tc_peer_media_stats *out)
     snprintf(out->srtp_profile, sizeof out->srtp_profile, "%s",
              s->connected ? tc_srtp_profile_name(s->profile) : "");
     out->offer_to_dtls_ms = s->connected ? (s->connected_us - s->offer_us) / 1000 : -1;
+    if (s->faults)
+        tc_faults_stats(s, out);
+}
+
+/* ---- reconnect scenarios --------------------------------------------------- */
+
+void tc_msession_set_cut(tc_msession *s, bool cut)
+{
+    if (s->cutbox) {
+        tc_cutbox_set_cut(s->cutbox, cut);
+        tc_info("peer %s: network %s (%llu datagrams dropped so far)", s->name,
+                cut ? "cut" : "back", (unsigned long long)tc_cutbox_dropped(s->cutbox));
+    }
+}
+
+int tc_msession_restart_offer(tc_msession *s, char *buf, size_t cap)
+{
+    if (!s->agent || !s->have_remote)
+        return -EALREADY;
+    if (!nice_agent_restart_stream(s->agent, s->stream))
+        return -EIO;
+    gchar *ufrag = NULL, *pwd = NULL;
+    if (!nice_agent_get_local_credentials(s->agent, s->stream, &ufrag, &pwd))
+        return -EIO;
+    int rc = tc_peer_write_offer(s, ufrag, pwd, buf, cap);
+    g_free(ufrag);
+    g_free(pwd);
+    s->restarting = rc > 0;
+    tc_info("peer %s: ICE restart offer", s->name);
+    return rc;
+}
+
+bool tc_msession_restarting(const tc_msession *s)
+{
+    return s->restarting;
+}
+
+void tc_msession_resend_candidates(tc_msession *s)
+{
+    GSList *list = nice_agent_get_local_candidates(s->agent, s->stream, 1);
+    for (GSList *l = list; l; l = l->next)
+        on_new_candidate(s->agent, l->data, s);
+    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+    emit_candidate(s, "");
+}
+
+void tc_msession_reset_latency(tc_msession *s)
+{
+    memset(s->rx.lat, 0, sizeof s->rx.lat);
+    s->rx.lat_n = 0;
+    s->rx.lat_max = -1;
 }

@@ -35,6 +35,8 @@ typedef struct {
     unsigned video_kbps;       /* 0: no video sent */
     unsigned pli_interval_ms;  /* 0: never send PLI */
     const char *local_address; /* ICE gathers only here (loopback) */
+    bool cuttable;             /* route ICE through a cutbox (tc_msession_set_cut) */
+    tc_peer_faults faults;     /* fault scenarios (faults.h); zero: none */
 } tc_msession_config;
 
 /* NULL on failure (logged). dtls_ctx is shared and must outlive the session. */
@@ -60,3 +62,18 @@ int tc_msession_add_remote_candidate(tc_msession *s, const char *candidate);
  * when answered: what came before was hold audio). */
 void tc_msession_set_analyze(tc_msession *s, bool on);
 void tc_msession_stats(const tc_msession *s, tc_peer_media_stats *out);
+
+/* ---- reconnect scenarios --------------------------------------------------- */
+
+/* A cuttable session only: drop every datagram both ways (STUN too) or not. */
+void tc_msession_set_cut(tc_msession *s, bool cut);
+/* An ICE restart: new local ICE credentials, the same certificate; writes the
+ * new offer. The answer goes to tc_msession_set_answer as usual, which keeps
+ * DTLS and SRTP; then tc_msession_resend_candidates. Length or negative errno. */
+int tc_msession_restart_offer(tc_msession *s, char *buf, size_t cap);
+/* An ICE restart offer awaits its answer. */
+bool tc_msession_restarting(const tc_msession *s);
+/* Trickles every local candidate again, then the end of candidates. */
+void tc_msession_resend_candidates(tc_msession *s);
+/* Empties the latency histogram. */
+void tc_msession_reset_latency(tc_msession *s);

@@ -6,6 +6,8 @@
 #pragma once
 
 #include "media_session.h"
+#include "cutbox.h"
+#include "faults.h"
 #include "tone.h"
 
 #include "telecounter/dtls.h"
@@ -107,9 +109,12 @@ struct tc_msession {
     int64_t offer_us, connected_us;
 
     GSource *tick;
+    tc_cutbox *cutbox; /* cuttable sessions only */
+    bool restarting;   /* an ICE restart offer awaits its answer */
     tc_tx tx;
     tc_rx rx;
     uint8_t pkt[TC_PEER_PKT_CAP];
+    tc_faults *faults; /* fault scenarios only (faults.h) */
 };
 
 /* sdp_offer.c */

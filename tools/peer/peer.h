@@ -27,6 +27,19 @@ typedef struct tc_peer tc_peer;
 
 typedef enum { TC_PEER_CUSTOMER, TC_PEER_AGENT } tc_peer_role;
 
+/* Fault scenarios (tools/peer/faults.h); all 0/false: none. */
+typedef struct {
+    bool bad_fingerprint;           /* offer a fingerprint that is not our certificate's */
+    unsigned plain_rtp_before_dtls; /* once ICE is up, before DTLS: this many plain RTP */
+    unsigned bad_rtcp_count;        /* malformed SRTCP compounds per kind (faults.h) */
+    unsigned bad_rtcp_at_ms;        /* the first kind's burst, from the call's start */
+    unsigned bad_rtcp_gap_ms;       /* between the kinds' bursts; 0: 4000 */
+    bool tone_timeline;             /* every received 0.2 s audio window's frequency */
+    unsigned linger_ms;             /* after session.ended or a media failure: keep the
+                                       media session this long, count what still comes */
+    bool watch;                     /* only count what comes in (the faults JSON object) */
+} tc_peer_faults;
+
 typedef struct {
     const char *url;         /* wss://127.0.0.1:PORT/ws */
     tc_peer_role role;       /* customer: desk or invite_code; agent: username, password */
@@ -42,9 +55,45 @@ typedef struct {
     bool queue_only;           /* customer: stay queued duration_s, then leave */
     unsigned pli_interval_ms;  /* send a PLI to the other side this often (0: never) */
     const char *local_address; /* ICE gathers here; NULL: 127.0.0.1 (loopback only) */
+    /* ---- reconnect scenarios (all 0/NULL: none; times from the call's start,
+     * i.e. session.answered for a customer, agent.accept.ok for an agent).
+     * Each also reads TC_PEER_<NAME> from the environment when left 0/NULL, so
+     * that tc-testpeer reaches them without new flags. */
+    const char *resume_token;   /* customer: customer.resume with it, then a fresh offer */
+    unsigned cut_at_ms;         /* a network cut starts then: every datagram both ways, */
+    unsigned cut_ms;            /* STUN included, is dropped for this long (see cutbox.h) */
+    unsigned ice_restart_at_ms; /* re-offer on the same session with new ICE credentials */
+    unsigned vanish_at_ms;      /* close signaling and media then, no hangup (a page reload) */
+    unsigned mark_at_ms;        /* snapshot the received counters (results.mark) */
+    /* ---- fault scenarios (tools/peer/faults.h) ---- */
+    tc_peer_faults faults;
 } tc_peer_config;
 
 /* What one media session measured. Counters are packets unless named. */
+#define TC_PEER_TONE_TIMELINE_MAX 300 /* 0.2 s windows: 60 s */
+#define TC_PEER_BAD_RTCP_KINDS 4
+
+typedef struct {
+    char kind[12];
+    uint32_t sent;
+    int64_t at_unix_ms, at_call_ms;
+} tc_peer_bad_rtcp;
+
+/* What a session with faults counted (faults.h); all zero without faults. */
+typedef struct {
+    bool call_started;             /* the session saw the call start */
+    uint64_t plain_rtp_sent;       /* before DTLS */
+    uint64_t fault_video_received; /* video packets flagged FAULT that reached us */
+    uint64_t media_datagrams;      /* RTP/RTCP datagrams in, decryptable or not */
+    uint64_t media_before_srtp;    /* of them, before we had SRTP keys */
+    int64_t last_media_us;         /* monotonic; 0: none */
+    unsigned n_bad_rtcp;
+    tc_peer_bad_rtcp bad_rtcp[TC_PEER_BAD_RTCP_KINDS];
+    unsigned n_tone;
+    int32_t tone_ms[TC_PEER_TONE_TIMELINE_MAX]; /* window end, ms from the call's start */
+    float tone_hz[TC_PEER_TONE_TIMELINE_MAX];   /* 0: silence */
+} tc_peer_fault_stats;
+
 typedef struct {
     uint64_t audio_sent, audio_received, audio_lost, audio_decoded_frames;
     uint64_t video_sent, video_received, video_lost, video_frames_sent;
@@ -62,7 +111,18 @@ typedef struct {
     char ice_pair[160];
     char srtp_profile[48];
     int64_t offer_to_dtls_ms; /* -1: never connected */
+    /* ---- fault scenarios (faults.h) ---- */
+    tc_peer_fault_stats faults;
 } tc_peer_media_stats;
+
+typedef struct {
+    bool enabled;      /* some fault was asked for */
+    bool media_failed; /* the media session failed while linger_ms was set */
+    char media_error[96];
+    bool lingered; /* session.ended came and we kept listening */
+    uint64_t audio_after_end, video_after_end, rtcp_after_end, datagrams_after_end;
+    int64_t last_datagram_after_end_ms; /* the last RTP/RTCP datagram after session.ended; -1 */
+} tc_peer_fault_result;
 
 typedef struct {
     bool ok;         /* the run went as planned (expectations are the caller's) */
@@ -72,6 +132,19 @@ typedef struct {
     bool answered;
     char media_state[24]; /* the last media.state event, "" if none */
     tc_peer_media_stats media;
+    /* ---- reconnect scenarios ---- */
+    char token[40];         /* customer: the session token ("" if none) */
+    char end_reason[24];    /* session.ended's reason ("" if it never came) */
+    int64_t ended_at_ms;    /* session.ended, ms from the call's start; -1: never */
+    char media_states[160]; /* every media.state event in order, comma-separated */
+    struct {
+        bool set;      /* a mark was taken (mark_at_ms, or the end of a cut, or the
+                          answer to an ICE restart, whichever came last) */
+        int64_t at_ms; /* from the call's start */
+        uint64_t audio_received, video_received; /* received since the mark */
+    } mark;
+    /* ---- fault scenarios (faults.h, peer.c's linger) ---- */
+    tc_peer_fault_result fault;
 } tc_peer_results;
 
 /* Called once per peer when it has finished (well or not), from the loop. The
@@ -89,6 +162,12 @@ tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_don
  * return done is never called. */
 int tc_peer_start(tc_peer *p);
 void tc_peer_destroy(tc_peer *p);
+
+/* Live figures for a load generator: the media session's counters now (all
+ * zero before it exists). Returns false when there is no media session. */
+bool tc_peer_media_now(const tc_peer *p, tc_peer_media_stats *out);
+/* Empties the latency histogram, so that percentiles cover from now on. */
+void tc_peer_reset_latency(tc_peer *p);
 
 /* The results as a JSON object (new reference). */
 json_t *tc_peer_results_json(const tc_peer_results *r);

@@ -4,6 +4,8 @@
  */
 #include "peer.h"
 
+#include "faults.h"
+
 static json_t *audio_json(const tc_peer_media_stats *m)
 {
     return json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:I}", "sent", (json_int_t)m->audio_sent,
@@ -52,5 +54,18 @@ json_t *tc_peer_results_json(const tc_peer_results *r)
     json_object_set_new(o, "audio", audio_json(m));
     json_object_set_new(o, "video", video_json(m));
     json_object_set_new(o, "rtcp", rtcp_json(m));
+    /* reconnect scenarios */
+    json_object_set_new(o, "token", json_string(r->token));
+    json_object_set_new(o, "end_reason", json_string(r->end_reason));
+    json_object_set_new(o, "ended_at_ms", json_integer(r->ended_at_ms));
+    json_object_set_new(o, "media_states", json_string(r->media_states));
+    if (r->mark.set)
+        json_object_set_new(o, "after_mark",
+                            json_pack("{s:I, s:I, s:I}", "at_ms", (json_int_t)r->mark.at_ms,
+                                      "audio_received", (json_int_t)r->mark.audio_received,
+                                      "video_received", (json_int_t)r->mark.video_received));
+    json_t *faults = tc_faults_json(r); /* fault scenarios only */
+    if (faults)
+        json_object_set_new(o, "faults", faults);
     return o;
 }

@@ -1,0 +1,788 @@
+/*
+ * tc-bench_media: the media relay's cost, measured. Runs K concurrent calls
+ * (a customer and an agent test peer each, 1.5 Mbps video + Opus both ways)
+ * through a real telecounter on 127.0.0.1, the server pinned to one CPU with
+ * one media worker and the peers (all in this process, on one GLib loop)
+ * pinned to another, and prints what the relay costs in a steady-state
+ * window. A benchmark, not a test: it prints figures and exits 0 when the
+ * run completed (whatever the figures), 1 when it could not run.
+ *
+ *   tc-bench_media [--calls K] [--duration S] [--warmup S] [--server-cpu N]
+ *                  [--peer-cpu N] [--bin DIR] [--web-root DIR] [--keep] [--json]
+ *
+ * Figures (window = --duration seconds once every call carries media, after
+ * --warmup seconds more):
+ * - forwarded packets: RTP packets (audio, video, rtx) the peers received
+ *   through the relay in the window; RTCP is not counted (the relay
+ *   terminates SR/RR and writes its own);
+ * - server CPU-us per forwarded packet: utime+stime of the server process
+ *   (/proc/PID/stat, every thread: signaling, stats, the media worker) over
+ *   the window, divided by the forwarded packets;
+ * - video loss: from the senders' own sequence numbers, over the window;
+ * - added latency: one-way, send stamp in every video packet to receipt
+ *   (same host, same clock), histogram reset at the window's start; p50 is
+ *   the median over receivers of their p50, p99 the median and the worst of
+ *   their p99;
+ * - RSS per call: server VmRSS in the window minus VmRSS before any peer
+ *   connected, divided by K (so it includes both sides' signaling);
+ * - setup: the agent's offer (sent on agent.accept.ok) to DTLS connected,
+ *   as the agent peer reports it (offer_to_dtls_ms), p50 and p95.
+ * The peers' own CPU use over the window is printed too: near 100 % means
+ * the peers, not the relay, are the limit.
+ *
+ * Order: all customers join and offer first (hold audio), then the agents
+ * log in and accept. The other order loses calls: an agent who accepts
+ * before the customer's first offer reached the relay gets a call whose legs
+ * are never bridged (tc_media_bridge finds no media session yet and the flag
+ * is not kept), so neither side hears the other.
+ *
+ * Network: the server listens and gathers only on 127.0.0.1, the peers
+ * gather only there (TESTING.md). Processes: the one server this tool
+ * starts, ended by its PID. Everything it made lives in one temp dir,
+ * removed at the end (unless --keep).
+ */
+#include "peer/peer.h"
+
+#include "telecounter/log.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PASSWORD "bench horse battery staple"
+#define AGENT_STAGGER_MS 120
+#define CUSTOMER_STAGGER_MS 40
+#define POLL_MS 500
+
+typedef struct {
+    unsigned calls, duration_s, warmup_s;
+    int server_cpu, peer_cpu;
+    const char *bin_dir, *web_root;
+    bool keep, json, verbose;
+} options;
+
+typedef struct bench bench;
+
+typedef struct {
+    bench *b;
+    tc_peer_config cfg;
+    char name[32];
+    tc_peer *peer;
+    bool done;
+    tc_peer_results res;
+    tc_peer_media_stats start; /* at the window's start */
+} slot;
+
+typedef enum { PH_CUSTOMERS, PH_AGENTS, PH_RAMP, PH_WARMUP, PH_WINDOW, PH_DONE } phase;
+
+struct bench {
+    options o;
+    GMainLoop *loop;
+    tc_peer_env *env;
+    char url[64];
+    char tmp[64];
+    pid_t server;
+    slot *agents, *customers;
+    unsigned started_agents, started_customers, finished_early;
+    phase ph;
+    GSource *tick, *hard_stop;
+    int64_t phase_us, ramp_deadline_us;
+    long rss0_kib, rss_kib;
+    uint64_t cpu0_ticks, cpu1_ticks;
+    struct rusage ru0, ru1;
+    uint64_t cpu_busy0[2], cpu_total0[2], cpu_busy1[2], cpu_total1[2]; /* server's, peers' CPU */
+    int64_t win0_us, win1_us;
+    char first_error[200];
+    bool aborted;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static int64_t now_us(void)
+{
+    return g_get_monotonic_time();
+}
+
+static void pin_to(pid_t pid, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(pid, sizeof set, &set) != 0)
+        fprintf(stderr, "bench: cannot pin %d to CPU %d: %s\n", (int)pid, cpu, strerror(errno));
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static bool port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* utime + stime of pid, in clock ticks; 0 if unreadable. */
+static uint64_t proc_cpu_ticks(pid_t pid)
+{
+    char path[64], *text = NULL;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    const char *p = strrchr(text, ')'); /* comm may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (p)
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
+    g_free(text);
+    return ut + st;
+}
+
+/* Busy and total jiffies of one CPU from /proc/stat. */
+static void cpu_jiffies(int cpu, uint64_t *busy, uint64_t *total)
+{
+    char *text = NULL, key[16];
+    *busy = *total = 0;
+    if (!g_file_get_contents("/proc/stat", &text, NULL, NULL))
+        return;
+    snprintf(key, sizeof key, "\ncpu%d ", cpu);
+    const char *p = strstr(text, key);
+    unsigned long long v[8] = {0};
+    if (p && sscanf(p + strlen(key), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                    &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+        *busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        *total = *busy + v[3] + v[4];
+    }
+    g_free(text);
+}
+
+static long proc_rss_kib(pid_t pid)
+{
+    char path[64], *text = NULL;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return -1;
+    const char *p = strstr(text, "VmRSS:");
+    long kib = p ? strtol(p + 6, NULL, 10) : -1;
+    g_free(text);
+    return kib;
+}
+
+static int run(char **argv, char **envp)
+{
+    gint status = -1;
+    gchar *err_out = NULL;
+    GError *error = NULL;
+    gchar *std_out = NULL;
+    gboolean spawned = g_spawn_sync(NULL, argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL, &std_out,
+                                    &err_out, &status, &error);
+    g_free(std_out);
+    if (!spawned) {
+        fprintf(stderr, "bench: %s: %s\n", argv[0], error->message);
+        g_error_free(error);
+        return -1;
+    }
+    if (!g_spawn_check_wait_status(status, NULL))
+        fprintf(stderr, "bench: %s failed: %s\n", argv[0], err_out ? err_out : "");
+    g_free(err_out);
+    return g_spawn_check_wait_status(status, NULL) ? 0 : -1;
+}
+
+/* ---- the server ------------------------------------------------------------ */
+
+static int write_config(bench *b, int port)
+{
+    gchar *conf = g_strdup_printf(
+        "[server]\naddress=127.0.0.1\nport=%d\npublic_url=https://localhost:%d\n"
+        "allowed_origins=https://127.0.0.1:%d,https://localhost:%d\n"
+        "tls_cert=%s/cert.pem\ntls_key=%s/key.pem\nweb_root=%s\n\n"
+        "[store]\npath=%s/telecounter.db\n\n[log]\nlevel=warn\n\n"
+        "[routing]\nring_timeout_s=30\nafter_call_work_s=60\nresume_window_s=60\n\n"
+        "[limits]\nmessages_per_s=1000\nmessage_burst=1000\nconnections_per_address=100000\n"
+        "idle_timeout_s=600\n\n"
+        "[media]\nworkers=1\nloopback=true\ngrace_s=15\nhold_audio=true\n",
+        port, port, port, port, b->tmp, b->tmp, b->o.web_root, b->tmp);
+    gchar *path = g_strdup_printf("%s/telecounter.conf", b->tmp);
+    gboolean ok = g_file_set_contents(path, conf, -1, NULL);
+    g_free(conf);
+    g_free(path);
+    return ok ? 0 : -1;
+}
+
+static int make_cert(bench *b)
+{
+    gchar *key = g_strdup_printf("%s/key.pem", b->tmp);
+    gchar *cert = g_strdup_printf("%s/cert.pem", b->tmp);
+    char *argv[] = {"openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1",
+                    "-nodes",
+                    "-keyout",
+                    key,
+                    "-out",
+                    cert,
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=localhost",
+                    NULL};
+    int rc = run(argv, NULL);
+    g_free(key);
+    g_free(cert);
+    return rc;
+}
+
+static int add_agents(bench *b)
+{
+    gchar *admin = g_strdup_printf("%s/telecounter-admin", b->o.bin_dir);
+    gchar *conf = g_strdup_printf("%s/telecounter.conf", b->tmp);
+    gchar *db = g_strdup_printf("%s/telecounter.db", b->tmp);
+    gchar **envp = g_environ_setenv(g_get_environ(), "TC_PASSWORD", PASSWORD, TRUE);
+    int rc = 0;
+    for (unsigned i = 0; i < b->o.calls && rc == 0; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "bench%03u", i);
+        char *argv[] = {admin, "--config", conf,    "--db",     db,          "add-account",
+                        name,  "--role",   "agent", "--skills", "broadband", NULL};
+        rc = run(argv, envp);
+    }
+    g_strfreev(envp);
+    g_free(admin);
+    g_free(conf);
+    g_free(db);
+    return rc;
+}
+
+static int start_server(bench *b, int port)
+{
+    gchar *bin = g_strdup_printf("%s/telecounter", b->o.bin_dir);
+    gchar *conf = g_strdup_printf("%s/telecounter.conf", b->tmp);
+    gchar *logp = g_strdup_printf("%s/server.log", b->tmp);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pin_to(0, b->o.server_cpu); /* as `taskset -c N` would */
+        FILE *f = freopen(logp, "a", stderr);
+        if (f)
+            dup2(fileno(stderr), STDOUT_FILENO);
+        execl(bin, bin, "--config", conf, (char *)NULL);
+        _exit(127);
+    }
+    g_free(bin);
+    g_free(conf);
+    g_free(logp);
+    if (pid < 0)
+        return -1;
+    b->server = pid;
+    for (int i = 0; i < 100; i++) {
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            b->server = 0;
+            fprintf(stderr, "bench: the server exited at start (see %s/server.log)\n", b->tmp);
+            return -1;
+        }
+        if (port_open(port))
+            return 0;
+        g_usleep(100000);
+    }
+    fprintf(stderr, "bench: the server did not listen within 10 s\n");
+    return -1;
+}
+
+static void stop_server(bench *b)
+{
+    if (b->server <= 0)
+        return;
+    kill(b->server, SIGTERM); /* our child, by its PID */
+    for (int i = 0; i < 50; i++) {
+        if (waitpid(b->server, NULL, WNOHANG) == b->server) {
+            b->server = 0;
+            return;
+        }
+        g_usleep(100000);
+    }
+    kill(b->server, SIGKILL);
+    waitpid(b->server, NULL, 0);
+    b->server = 0;
+}
+
+/* ---- peers --------------------------------------------------------------------- */
+
+static void on_done(tc_peer *peer, const tc_peer_results *r, void *user)
+{
+    (void)peer;
+    slot *s = user;
+    s->done = true;
+    s->res = *r;
+    if (s->b->ph < PH_DONE) {
+        s->b->finished_early++;
+        if (!s->b->first_error[0])
+            snprintf(s->b->first_error, sizeof s->b->first_error, "%s: %s", s->name,
+                     r->error[0] ? r->error : "ended early");
+    }
+}
+
+static void start_slot(bench *b, slot *s, bool agent, unsigned i)
+{
+    s->b = b;
+    snprintf(s->name, sizeof s->name, "%s%03u", agent ? "agent" : "cust", i);
+    s->cfg = (tc_peer_config){.url = b->url,
+                              .role = agent ? TC_PEER_AGENT : TC_PEER_CUSTOMER,
+                              .desk = "broadband",
+                              .name = s->name,
+                              .video_kbps = 1500,
+                              .duration_s = 3600, /* the bench ends the calls itself */
+                              .answer_timeout_s = 600};
+    if (agent) {
+        static char names[1024][16];
+        snprintf(names[i % 1024], sizeof names[0], "bench%03u", i);
+        s->cfg.username = names[i % 1024];
+        s->cfg.password = PASSWORD;
+    }
+    s->peer = tc_peer_create(b->env, &s->cfg, on_done, s);
+    if (!s->peer || tc_peer_start(s->peer) != 0) {
+        s->done = true;
+        b->finished_early++;
+        snprintf(b->first_error, sizeof b->first_error, "%s: could not start", s->name);
+    }
+}
+
+static bool carries_media(const slot *s)
+{
+    tc_peer_media_stats m;
+    return !s->done && tc_peer_media_now(s->peer, &m) && m.dtls_connected && m.video_received > 0 &&
+           m.audio_received > 0;
+}
+
+static unsigned count_carrying(const bench *b)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < b->o.calls; i++)
+        n += carries_media(&b->agents[i]) + carries_media(&b->customers[i]);
+    return n;
+}
+
+static void snapshot_all(bench *b)
+{
+    for (unsigned i = 0; i < b->o.calls; i++) {
+        slot *ss[2] = {&b->agents[i], &b->customers[i]};
+        for (int k = 0; k < 2; k++) {
+            if (!ss[k]->done)
+                tc_peer_reset_latency(ss[k]->peer);
+            tc_peer_media_now(ss[k]->peer, &ss[k]->start);
+        }
+    }
+}
+
+/* ---- the run's phases, on a 50 ms tick ------------------------------------------ */
+
+static void enter(bench *b, phase ph)
+{
+    b->ph = ph;
+    b->phase_us = now_us();
+}
+
+static gboolean on_tick(gpointer data)
+{
+    bench *b = data;
+    int64_t t = now_us();
+    int64_t in_phase_ms = (t - b->phase_us) / 1000;
+    static int64_t last_poll;
+    switch (b->ph) {
+    case PH_CUSTOMERS:
+        /* Customers first: each joins and offers, and its media session exists on the
+         * server before an agent accepts (see "relay: a lost bridge" in the header). */
+        if (b->started_customers == 0 && !b->rss0_kib) {
+            b->rss0_kib = proc_rss_kib(b->server);
+            fprintf(stderr, "bench: server VmRSS %ld KiB with no call\n", b->rss0_kib);
+        }
+        if (b->started_customers < b->o.calls &&
+            in_phase_ms >= (int64_t)b->started_customers * CUSTOMER_STAGGER_MS) {
+            start_slot(b, &b->customers[b->started_customers], false, b->started_customers);
+            b->started_customers++;
+        }
+        if (b->started_customers == b->o.calls &&
+            in_phase_ms >= (int64_t)b->o.calls * CUSTOMER_STAGGER_MS + 1500)
+            enter(b, PH_AGENTS);
+        break;
+    case PH_AGENTS:
+        if (b->started_agents < b->o.calls &&
+            in_phase_ms >= (int64_t)b->started_agents * AGENT_STAGGER_MS) {
+            start_slot(b, &b->agents[b->started_agents], true, b->started_agents);
+            b->started_agents++;
+        }
+        if (b->started_agents == b->o.calls) {
+            enter(b, PH_RAMP);
+            b->ramp_deadline_us = t + (int64_t)(30 + b->o.calls / 2) * 1000000;
+        }
+        break;
+    case PH_RAMP:
+        if (t - last_poll >= POLL_MS * 1000) {
+            last_poll = t;
+            unsigned n = count_carrying(b);
+            if (n == 2 * b->o.calls || t >= b->ramp_deadline_us) {
+                fprintf(stderr, "bench: %u of %u peers carry media after %.1f s of ramp\n", n,
+                        2 * b->o.calls, (double)in_phase_ms / 1000);
+                enter(b, PH_WARMUP);
+            }
+        }
+        break;
+    case PH_WARMUP:
+        if (in_phase_ms >= (int64_t)b->o.warmup_s * 1000) {
+            snapshot_all(b);
+            b->cpu0_ticks = proc_cpu_ticks(b->server);
+            getrusage(RUSAGE_SELF, &b->ru0);
+            cpu_jiffies(b->o.server_cpu, &b->cpu_busy0[0], &b->cpu_total0[0]);
+            cpu_jiffies(b->o.peer_cpu, &b->cpu_busy0[1], &b->cpu_total0[1]);
+            b->win0_us = now_us();
+            enter(b, PH_WINDOW);
+        }
+        break;
+    case PH_WINDOW:
+        if (in_phase_ms >= (int64_t)b->o.duration_s * 500 && !b->rss_kib)
+            b->rss_kib = proc_rss_kib(b->server);
+        if (in_phase_ms >= (int64_t)b->o.duration_s * 1000) {
+            b->cpu1_ticks = proc_cpu_ticks(b->server);
+            getrusage(RUSAGE_SELF, &b->ru1);
+            cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
+            cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
+            b->win1_us = now_us();
+            enter(b, PH_DONE);
+            g_main_loop_quit(b->loop);
+        }
+        break;
+    case PH_DONE:
+        break;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_hard_stop(gpointer data)
+{
+    bench *b = data;
+    fprintf(stderr, "bench: hard time limit reached in phase %d; stopping\n", (int)b->ph);
+    if (b->ph == PH_WINDOW) { /* a loop too busy to keep time: report the window so far */
+        b->cpu1_ticks = proc_cpu_ticks(b->server);
+        getrusage(RUSAGE_SELF, &b->ru1);
+        cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
+        cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
+        b->win1_us = now_us();
+        if (!b->rss_kib)
+            b->rss_kib = proc_rss_kib(b->server);
+    } else {
+        b->aborted = true;
+    }
+    g_main_loop_quit(b->loop);
+    return G_SOURCE_REMOVE;
+}
+
+/* ---- figures --------------------------------------------------------------------- */
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t pct(int64_t *v, size_t n, double q)
+{
+    if (n == 0)
+        return -1;
+    qsort(v, n, sizeof *v, cmp_i64);
+    size_t i = (size_t)ceil(q * (double)n);
+    return v[i ? i - 1 : 0];
+}
+
+static double tv_s(struct timeval tv)
+{
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static void report(bench *b)
+{
+    unsigned k = b->o.calls;
+    double win_s = (double)(b->win1_us - b->win0_us) / 1e6;
+    uint64_t fwd = 0, fwd_video = 0, expected = 0, lost = 0;
+    int64_t *p50 = g_new(int64_t, 2 * k), *p99 = g_new(int64_t, 2 * k);
+    int64_t *setup_a = g_new(int64_t, k), *setup_c = g_new(int64_t, k);
+    size_t n_lat = 0, n_sa = 0, n_sc = 0;
+    for (unsigned i = 0; i < k; i++) {
+        slot *ss[2] = {&b->agents[i], &b->customers[i]};
+        for (int j = 0; j < 2; j++) {
+            tc_peer_media_stats e, *s0 = &ss[j]->start;
+            if (!tc_peer_media_now(ss[j]->peer, &e))
+                continue;
+            if (b->o.verbose)
+                fprintf(stderr,
+                        "  %s: audio %" G_GUINT64_FORMAT " video %" G_GUINT64_FORMAT
+                        " lost %" G_GUINT64_FORMAT " p50 %" G_GINT64_FORMAT " p99 %" G_GINT64_FORMAT
+                        " dtls %d setup %" G_GINT64_FORMAT " ms\n",
+                        ss[j]->name, e.audio_received - s0->audio_received,
+                        e.video_received - s0->video_received, e.video_lost - s0->video_lost,
+                        e.latency_p50_us, e.latency_p99_us, e.dtls_connected, e.offer_to_dtls_ms);
+            uint64_t v = e.video_received - s0->video_received;
+            fwd +=
+                (e.audio_received - s0->audio_received) + v + (e.rtx_received - s0->rtx_received);
+            fwd_video += v;
+            uint64_t dl = e.video_lost >= s0->video_lost ? e.video_lost - s0->video_lost : 0;
+            lost += dl;
+            expected += v + dl;
+            if (e.latency_p50_us >= 0) {
+                p50[n_lat] = e.latency_p50_us;
+                p99[n_lat++] = e.latency_p99_us;
+            }
+            if (e.offer_to_dtls_ms >= 0) {
+                if (j == 0)
+                    setup_a[n_sa++] = e.offer_to_dtls_ms;
+                else
+                    setup_c[n_sc++] = e.offer_to_dtls_ms;
+            }
+        }
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    double server_cpu_us = (double)(b->cpu1_ticks - b->cpu0_ticks) * 1e6 / (double)hz;
+    double peer_cpu_s = tv_s(b->ru1.ru_utime) + tv_s(b->ru1.ru_stime) - tv_s(b->ru0.ru_utime) -
+                        tv_s(b->ru0.ru_stime);
+    double us_per_pkt = fwd ? server_cpu_us / (double)fwd : -1;
+    double loss = expected ? (double)lost / (double)expected : 0;
+    int64_t lat50 = pct(p50, n_lat, 0.5), lat99_med = pct(p99, n_lat, 0.5),
+            lat99_max = n_lat ? p99[n_lat - 1] : -1;
+    double rss_per_call = b->rss_kib > 0 && b->rss0_kib > 0 && k
+                              ? (double)(b->rss_kib - b->rss0_kib) / (double)k
+                              : -1;
+    int64_t sa50 = pct(setup_a, n_sa, 0.5), sa95 = pct(setup_a, n_sa, 0.95);
+    int64_t sc50 = pct(setup_c, n_sc, 0.5), sc95 = pct(setup_c, n_sc, 0.95);
+    unsigned carrying = count_carrying(b);
+    double busy_pct[2];
+    for (int c = 0; c < 2; c++) {
+        uint64_t tot = b->cpu_total1[c] - b->cpu_total0[c];
+        busy_pct[c] = tot ? 100.0 * (double)(b->cpu_busy1[c] - b->cpu_busy0[c]) / (double)tot : 0;
+    }
+    double server_pct = server_cpu_us / 1e4 / win_s, peer_pct = peer_cpu_s * 100 / win_s;
+    if (b->o.json) {
+        printf("{\"calls\":%u,\"window_s\":%.2f,\"peers_carrying\":%u,\"finished_early\":%u,"
+               "\"forwarded_packets\":%" G_GUINT64_FORMAT ",\"forwarded_pps\":%.0f,"
+               "\"server_cpu_s\":%.3f,\"server_cpu_pct\":%.1f,\"us_per_packet\":%.2f,"
+               "\"video_loss\":%.6f,\"latency_p50_us\":%" G_GINT64_FORMAT
+               ",\"latency_p99_us_median\":%" G_GINT64_FORMAT
+               ",\"latency_p99_us_max\":%" G_GINT64_FORMAT
+               ",\"rss0_kib\":%ld,\"rss_kib\":%ld,\"rss_per_call_kib\":%.1f,"
+               "\"agent_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
+               ",\"agent_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT
+               ",\"customer_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
+               ",\"customer_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT ",\"peer_cpu_pct\":%.1f,"
+               "\"other_load_server_cpu_pct\":%.1f,\"other_load_peer_cpu_pct\":%.1f}\n",
+               k, win_s, carrying, b->finished_early, fwd, (double)fwd / win_s, server_cpu_us / 1e6,
+               server_cpu_us / 1e4 / win_s, us_per_pkt, loss, lat50, lat99_med, lat99_max,
+               b->rss0_kib, b->rss_kib, rss_per_call, sa50, sa95, sc50, sc95, peer_pct,
+               busy_pct[0] - server_pct, busy_pct[1] - peer_pct);
+    }
+    printf("calls                          %u (%u of %u peers carrying media at the end)\n", k,
+           carrying, 2 * k);
+    printf("window                         %.1f s\n", win_s);
+    printf("forwarded RTP packets          %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
+           " video), %.0f per second\n",
+           fwd, fwd_video, (double)fwd / win_s);
+    printf("server CPU                     %.2f s (%.1f %% of CPU %d)\n", server_cpu_us / 1e6,
+           server_cpu_us / 1e4 / win_s, b->o.server_cpu);
+    printf("server CPU per forwarded pkt   %.2f us\n", us_per_pkt);
+    printf("video loss (window)            %.4f %% (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+           ")\n",
+           loss * 100, lost, expected);
+    printf("added latency                  p50 %" G_GINT64_FORMAT " us, p99 %" G_GINT64_FORMAT
+           " us (median receiver), %" G_GINT64_FORMAT " us (worst receiver)\n",
+           lat50, lat99_med, lat99_max);
+    printf("server VmRSS                   %ld KiB idle, %ld KiB with the calls: %.0f KiB per "
+           "call\n",
+           b->rss0_kib, b->rss_kib, rss_per_call);
+    printf("agent offer -> DTLS            p50 %" G_GINT64_FORMAT " ms, p95 %" G_GINT64_FORMAT
+           " ms (offer sent on agent.accept.ok)\n",
+           sa50, sa95);
+    printf("customer offer -> DTLS         p50 %" G_GINT64_FORMAT " ms, p95 %" G_GINT64_FORMAT
+           " ms (offer sent on customer.join.ok)\n",
+           sc50, sc95);
+    printf("peers' CPU (this process)      %.1f %% of CPU %d%s\n", peer_cpu_s * 100 / win_s,
+           b->o.peer_cpu,
+           peer_cpu_s / win_s > 0.9 ? "  <- the peers are saturated: figures are a floor" : "");
+    printf("other processes' load          %.1f %% of CPU %d, %.1f %% of CPU %d%s\n",
+           busy_pct[0] - server_pct, b->o.server_cpu, busy_pct[1] - peer_pct, b->o.peer_cpu,
+           busy_pct[0] - server_pct > 5 || busy_pct[1] - peer_pct > 5
+               ? "  <- the machine was not quiet: loss and latency are not the relay's alone"
+               : "");
+    if (b->finished_early)
+        printf("peers that ended early         %u (first: %s)\n", b->finished_early,
+               b->first_error);
+    g_free(p50);
+    g_free(p99);
+    g_free(setup_a);
+    g_free(setup_c);
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tc-bench_media [--calls K (20)] [--duration S (20)] [--warmup S (3)]\n"
+               "         [--server-cpu N (0)] [--peer-cpu N (1)] [--bin DIR] [--web-root DIR]\n"
+               "         [--keep] [--json]\n");
+}
+
+static int parse(int argc, char **argv, options *o)
+{
+    static const struct option opts[] = {
+        {"calls", required_argument, NULL, 'k'},    {"duration", required_argument, NULL, 'd'},
+        {"warmup", required_argument, NULL, 'w'},   {"server-cpu", required_argument, NULL, 's'},
+        {"peer-cpu", required_argument, NULL, 'p'}, {"bin", required_argument, NULL, 'b'},
+        {"web-root", required_argument, NULL, 'r'}, {"keep", no_argument, NULL, 'K'},
+        {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+        {"verbose", no_argument, NULL, 'v'},        {NULL, 0, NULL, 0}};
+    *o = (options){.calls = 20, .duration_s = 20, .warmup_s = 3, .server_cpu = 0, .peer_cpu = 1};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            o->calls = (unsigned)atoi(optarg);
+            break;
+        case 'd':
+            o->duration_s = (unsigned)atoi(optarg);
+            break;
+        case 'w':
+            o->warmup_s = (unsigned)atoi(optarg);
+            break;
+        case 's':
+            o->server_cpu = atoi(optarg);
+            break;
+        case 'p':
+            o->peer_cpu = atoi(optarg);
+            break;
+        case 'b':
+            o->bin_dir = optarg;
+            break;
+        case 'r':
+            o->web_root = optarg;
+            break;
+        case 'K':
+            o->keep = true;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
+        }
+    }
+    if (o->calls < 1 || o->calls > 1000 || o->duration_s < 1 || o->duration_s > 3600)
+        return -1;
+    return optind == argc ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    bench b = {0};
+    if (parse(argc, argv, &b.o) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    tc_log_set_level(TC_LOG_WARN);
+    gchar *exe = g_file_read_link("/proc/self/exe", NULL);
+    gchar *self_dir = g_path_get_dirname(exe ? exe : argv[0]);
+    g_free(exe);
+    if (!b.o.bin_dir)
+        b.o.bin_dir = self_dir;
+    gchar *web = g_build_filename(b.o.bin_dir, "..", "web", NULL);
+    if (!b.o.web_root)
+        b.o.web_root = web;
+    g_strlcpy(b.tmp, "/tmp/tc-bench-XXXXXX", sizeof b.tmp);
+    if (!g_mkdtemp(b.tmp)) {
+        perror("bench: mkdtemp");
+        return 1;
+    }
+    int port = free_port();
+    snprintf(b.url, sizeof b.url, "wss://127.0.0.1:%d/ws", port);
+    fprintf(stderr, "bench: %u calls, %u s window; server on CPU %d, peers on CPU %d; %s\n",
+            b.o.calls, b.o.duration_s, b.o.server_cpu, b.o.peer_cpu, b.tmp);
+    int rc = 1;
+    if (write_config(&b, port) != 0 || make_cert(&b) != 0 || add_agents(&b) != 0 ||
+        start_server(&b, port) != 0)
+        goto out;
+    pin_to(0, b.o.peer_cpu);
+    b.loop = g_main_loop_new(NULL, FALSE);
+    b.env = tc_peer_env_create(b.loop);
+    if (!b.env)
+        goto out;
+    b.agents = g_new0(slot, b.o.calls);
+    b.customers = g_new0(slot, b.o.calls);
+    enter(&b, PH_CUSTOMERS);
+    b.tick = g_timeout_source_new(50);
+    g_source_set_callback(b.tick, on_tick, &b, NULL);
+    g_source_attach(b.tick, NULL);
+    /* bounded: logins, ramp (its own deadline), warm-up, window, and a margin */
+    unsigned limit_s = b.o.calls * (AGENT_STAGGER_MS + CUSTOMER_STAGGER_MS) / 1000 + 2 +
+                       (30 + b.o.calls / 2) + b.o.warmup_s + b.o.duration_s + 60 + b.o.calls;
+    b.hard_stop = g_timeout_source_new_seconds(limit_s);
+    g_source_set_callback(b.hard_stop, on_hard_stop, &b, NULL);
+    g_source_attach(b.hard_stop, NULL);
+    g_main_loop_run(b.loop);
+    if (!b.aborted) {
+        report(&b);
+        rc = 0;
+    }
+    b.ph = PH_DONE;
+    g_source_destroy(b.tick);
+    g_source_unref(b.tick);
+    g_source_destroy(b.hard_stop);
+    g_source_unref(b.hard_stop);
+    for (unsigned i = 0; i < b.o.calls; i++) {
+        tc_peer_destroy(b.agents[i].peer);
+        tc_peer_destroy(b.customers[i].peer);
+    }
+    tc_peer_env_destroy(b.env);
+    g_main_loop_unref(b.loop);
+out:
+    stop_server(&b);
+    if (rc != 0)
+        fprintf(stderr, "bench: server log: %s/server.log\n", b.tmp);
+    if (!b.o.keep && rc == 0) {
+        gchar *cmd[] = {"rm", "-rf", b.tmp, NULL};
+        run(cmd, NULL);
+    }
+    g_free(web);
+    g_free(self_dir);
+    return rc;
+}
