@@ -25,33 +25,33 @@ typedef struct tc_session {
     char note[512];
     char token[TC_TOKEN_HEX_LEN + 1];
     int64_t queued_at, answered_at, ended_at;
-    int64_t agent_id;      /* ringing or answering agent */
+    int64_t agent_id; /* ringing or answering agent */
     int64_t ring_deadline;
     int64_t missed_by[TC_MISSED_MAX];
     int missed_count;
     bool connected;
     int64_t disconnected_at;
     int shown_position, shown_wait_s; /* last pushed to the customer */
-    GList *queue_link;     /* in desks[desk].queue while queued or ringing */
+    GList *queue_link;                /* in desks[desk].queue while queued or ringing */
 } tc_session;
 
 typedef struct tc_agent {
     int64_t id;
     char username[TC_USERNAME_MAX];
     char name[128];
-    uint32_t skills;       /* bit i = cfg->desks[i] */
+    uint32_t skills; /* bit i = cfg->desks[i] */
     tc_agent_state state;
     char reason[64];
-    int64_t idle_since;    /* when it last became available */
-    int64_t session_id;    /* ringing for, on, or wrapping up */
+    int64_t idle_since; /* when it last became available */
+    int64_t session_id; /* ringing for, on, or wrapping up */
     int64_t acw_until;
     bool connected;
     int64_t disconnected_at;
 } tc_agent;
 
 typedef struct tc_desk {
-    GQueue queue;          /* invites first, then by queued_at */
-    double handle_s;       /* recent average handle time; 0 = unknown */
+    GQueue queue;    /* invites first, then by queued_at */
+    double handle_s; /* recent average handle time; 0 = unknown */
 } tc_desk;
 
 struct tc_router {
@@ -59,10 +59,10 @@ struct tc_router {
     tc_store *store;
     tc_router_events ev;
     uint8_t invite_key[TC_INVITE_KEY_LEN];
-    GHashTable *sessions;  /* int64 id -> tc_session* (owned) */
-    GHashTable *tokens;    /* token -> tc_session* (key borrowed from the session) */
-    GHashTable *agents;    /* int64 id -> tc_agent* (owned) */
-    GHashTable *failures;  /* client address -> tc_addr_failures* (owned) */
+    GHashTable *sessions; /* int64 id -> tc_session* (owned) */
+    GHashTable *tokens;   /* token -> tc_session* (key borrowed from the session) */
+    GHashTable *agents;   /* int64 id -> tc_agent* (owned) */
+    GHashTable *failures; /* client address -> tc_addr_failures* (owned) */
     tc_desk desks[TC_MAX_DESKS];
 };
 
