@@ -6,9 +6,17 @@
  * the accept (agent); whoever's timer fires first hangs up, and both finish on
  * session.ended. Teardown always happens from an idle callback, never inside
  * an lws or libnice callback.
+ *
+ * Reconnect scenarios (peer.h), timed from the call's start: a network cut
+ * through the session's cutbox, an ICE restart offer, a vanish (signaling and
+ * media closed, no hangup: a page reload), a mark of the received counters;
+ * and a resume with a token instead of a join. Fault scenarios (faults.h):
+ * with faults.linger_ms, a media failure is recorded instead of ending the
+ * run, and after session.ended the peer keeps listening that long.
  */
 #include "peer.h"
 
+#include "faults.h"
 #include "media_session.h"
 #include "signal_client.h"
 
@@ -48,7 +56,17 @@ struct tc_peer {
     bool in_call, finishing;
     GSource *deadline, *call_timer, *grace, *finish_idle;
     tc_peer_results res;
+    /* reconnect scenarios */
+    int64_t call_start_us; /* monotonic; 0: the call has not started */
+    GSource *cut_on, *cut_off, *restart, *vanish, *mark;
+    uint64_t mark_audio, mark_video; /* received counters at the mark */
+    /* fault scenarios: the linger after session.ended */
+    GSource *linger;
+    tc_peer_media_stats *at_end; /* the counters at session.ended */
+    int64_t end_us;
 };
+
+static void schedule_scenarios(tc_peer *p);
 
 /* ---- env ------------------------------------------------------------------ */
 
@@ -128,16 +146,33 @@ static const char *request_type(const tc_peer *p, json_t *msg)
 
 /* ---- finishing ------------------------------------------------------------ */
 
+/* Every timer of the call and its scenarios (not the deadline, the linger or
+ * the finish). */
+static void drop_scenario_sources(tc_peer *p)
+{
+    drop_source(&p->call_timer);
+    drop_source(&p->grace);
+    drop_source(&p->cut_on);
+    drop_source(&p->cut_off);
+    drop_source(&p->restart);
+    drop_source(&p->vanish);
+    drop_source(&p->mark);
+}
+
 static gboolean on_finish_idle(gpointer data)
 {
     tc_peer *p = data;
     g_source_unref(p->finish_idle);
     p->finish_idle = NULL;
     drop_source(&p->deadline);
-    drop_source(&p->call_timer);
-    drop_source(&p->grace);
+    drop_scenario_sources(p);
+    drop_source(&p->linger);
     if (p->ms)
         tc_msession_stats(p->ms, &p->res.media);
+    if (p->res.mark.set) {
+        p->res.mark.audio_received = p->res.media.audio_received - p->mark_audio;
+        p->res.mark.video_received = p->res.media.video_received - p->mark_video;
+    }
     tc_msession_destroy(p->ms);
     p->ms = NULL;
     tc_sigclient_destroy(p->sig);
@@ -191,10 +226,16 @@ static gboolean on_call_timer(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Also starts the call's clock (and its scenarios) the first time the call
+ * has started: answered for a customer, accepted for an agent. */
 static void start_call_timer(tc_peer *p)
 {
     drop_source(&p->call_timer);
     p->call_timer = add_timer(p, p->cfg.duration_s * 1000, on_call_timer);
+    if (!p->call_start_us && (p->res.answered || p->cfg.role == TC_PEER_AGENT)) {
+        p->call_start_us = g_get_monotonic_time();
+        schedule_scenarios(p);
+    }
 }
 
 /* ---- media ---------------------------------------------------------------- */
@@ -215,6 +256,11 @@ static void on_media_connected(void *user)
 static void on_media_failed(void *user, const char *why)
 {
     tc_peer *p = user;
+    if (p->cfg.faults.linger_ms) { /* a fault scenario: recorded, the run goes on */
+        p->res.fault.media_failed = true;
+        snprintf(p->res.fault.media_error, sizeof p->res.fault.media_error, "%s", why);
+        return;
+    }
     char msg[160];
     snprintf(msg, sizeof msg, "media: %s", why);
     finish(p, msg);
@@ -229,7 +275,9 @@ static void start_media(tc_peer *p)
                              .tone_hz = p->cfg.tone_hz,
                              .video_kbps = p->cfg.video_kbps,
                              .pli_interval_ms = p->cfg.pli_interval_ms,
-                             .local_address = p->cfg.local_address};
+                             .local_address = p->cfg.local_address,
+                             .cuttable = p->cfg.cut_ms != 0,
+                             .faults = p->cfg.faults};
     tc_msession_events ev = {on_local_candidate, on_media_connected, on_media_failed};
     p->ms = tc_msession_create(p->env->ctx, p->env->dtls, &mc, &ev, p);
     char *sdp = g_malloc(SDP_CAP);
@@ -257,12 +305,175 @@ static void on_answer(tc_peer *p, json_t *msg)
     tc_msession_release_candidates(p->ms);
 }
 
+/* ---- reconnect scenarios ---------------------------------------------------- */
+
+/* ms from the call's start; -1 before it. */
+static int64_t call_ms(const tc_peer *p)
+{
+    return p->call_start_us ? (g_get_monotonic_time() - p->call_start_us) / 1000 : -1;
+}
+
+/* From now on results.mark counts what is received (the last mark wins). */
+static void take_mark(tc_peer *p)
+{
+    if (!p->ms)
+        return;
+    tc_peer_media_stats m;
+    tc_msession_stats(p->ms, &m);
+    p->mark_audio = m.audio_received;
+    p->mark_video = m.video_received;
+    p->res.mark.set = true;
+    p->res.mark.at_ms = call_ms(p);
+}
+
+static gboolean on_cut_on(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->cut_on);
+    p->cut_on = NULL;
+    if (p->ms)
+        tc_msession_set_cut(p->ms, true);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_cut_off(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->cut_off);
+    p->cut_off = NULL;
+    if (p->ms)
+        tc_msession_set_cut(p->ms, false);
+    take_mark(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* A re-offer on the same session with new ICE credentials; the answer comes
+ * as offer.ok (on_restart_answer). */
+static gboolean on_restart(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->restart);
+    p->restart = NULL;
+    char *sdp = g_malloc(SDP_CAP);
+    int n = p->ms ? tc_msession_restart_offer(p->ms, sdp, SDP_CAP) : -EALREADY;
+    if (n < 0)
+        finish(p, "cannot make an ICE restart offer");
+    else
+        request(p, "offer", json_pack("{s:s}", "sdp", sdp));
+    g_free(sdp);
+    return G_SOURCE_REMOVE;
+}
+
+/* A page reload: signaling and media close (on_finish_idle), no hangup. */
+static gboolean on_vanish(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->vanish);
+    p->vanish = NULL;
+    tc_info("peer %s: vanishing at %lld ms (no hangup)", p->name, (long long)call_ms(p));
+    finish(p, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_mark(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->mark);
+    p->mark = NULL;
+    take_mark(p);
+    return G_SOURCE_REMOVE;
+}
+
+/* At the call's start: the configured scenarios' timers. */
+static void schedule_scenarios(tc_peer *p)
+{
+    const tc_peer_config *c = &p->cfg;
+    if (c->cut_ms) {
+        p->cut_on = add_timer(p, MAX(c->cut_at_ms, 1), on_cut_on);
+        p->cut_off = add_timer(p, c->cut_at_ms + c->cut_ms, on_cut_off);
+    }
+    if (c->ice_restart_at_ms)
+        p->restart = add_timer(p, c->ice_restart_at_ms, on_restart);
+    if (c->vanish_at_ms)
+        p->vanish = add_timer(p, c->vanish_at_ms, on_vanish);
+    if (c->mark_at_ms)
+        p->mark = add_timer(p, c->mark_at_ms, on_mark);
+}
+
+/* offer.ok to an ICE restart offer: DTLS and SRTP stay; candidates again. */
+static void on_restart_answer(tc_peer *p, json_t *msg)
+{
+    const char *sdp = json_string_value(json_object_get(msg, "sdp"));
+    if (!sdp || tc_msession_set_answer(p->ms, sdp, strlen(sdp)) != 0) {
+        finish(p, "the server's answer to the ICE restart is unusable");
+        return;
+    }
+    tc_msession_resend_candidates(p->ms);
+    take_mark(p);
+}
+
+/* customer.resume.ok: a fresh offer on the resumed session. */
+static void on_resumed(tc_peer *p, json_t *msg)
+{
+    p->res.session_id = json_integer_value(json_object_get(msg, "session_id"));
+    const char *state = json_string_value(json_object_get(msg, "state"));
+    start_media(p);
+    if (!state || strcmp(state, "answered") != 0)
+        return; /* still queued: session.answered starts the call */
+    p->res.answered = true;
+    p->in_call = true;
+    if (p->ms)
+        tc_msession_set_analyze(p->ms, true);
+    start_call_timer(p);
+}
+
+/* ---- linger (fault scenarios) ------------------------------------------------- */
+
+static gboolean on_linger_over(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->linger);
+    p->linger = NULL;
+    tc_peer_media_stats *now = g_malloc(sizeof *now);
+    tc_msession_stats(p->ms, now);
+    const tc_peer_media_stats *end = p->at_end;
+    tc_peer_fault_result *f = &p->res.fault;
+    f->lingered = true;
+    f->audio_after_end = now->audio_received - end->audio_received;
+    f->video_after_end = now->video_received - end->video_received;
+    f->rtcp_after_end = now->rtcp_received - end->rtcp_received;
+    f->datagrams_after_end = now->faults.media_datagrams - end->faults.media_datagrams;
+    if (f->datagrams_after_end)
+        f->last_datagram_after_end_ms = (now->faults.last_media_us - p->end_us) / 1000;
+    g_free(now);
+    finish(p, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+/* After session.ended, with faults.linger_ms: keep the media session and
+ * count what still arrives. False when there is nothing to linger for. */
+static bool start_linger(tc_peer *p)
+{
+    if (p->linger)
+        return true;
+    if (!p->cfg.faults.linger_ms || !p->ms)
+        return false;
+    drop_scenario_sources(p);
+    p->end_us = g_get_monotonic_time();
+    p->at_end = g_malloc(sizeof *p->at_end);
+    tc_msession_stats(p->ms, p->at_end);
+    p->linger = add_timer(p, p->cfg.faults.linger_ms, on_linger_over);
+    return true;
+}
+
 /* ---- messages ------------------------------------------------------------- */
 
 static void on_reply(tc_peer *p, const char *type, json_t *msg)
 {
     json_t *sid = json_object_get(msg, "session_id");
     if (strcmp(type, "customer.join") == 0 || strcmp(type, "customer.redeem") == 0) {
+        const char *token = json_string_value(json_object_get(msg, "token"));
+        snprintf(p->res.token, sizeof p->res.token, "%s", token ? token : "");
         p->res.session_id = json_integer_value(sid);
         start_media(p);
         if (p->cfg.queue_only)
@@ -274,8 +485,13 @@ static void on_reply(tc_peer *p, const char *type, json_t *msg)
         p->res.answered = true;
         start_media(p);
         start_call_timer(p);
+    } else if (strcmp(type, "customer.resume") == 0) {
+        on_resumed(p, msg);
     } else if (strcmp(type, "offer") == 0) {
-        on_answer(p, msg);
+        if (p->ms && tc_msession_restarting(p->ms))
+            on_restart_answer(p, msg);
+        else
+            on_answer(p, msg);
     } else if (strcmp(type, "customer.leave") == 0) {
         finish(p, NULL);
     }
@@ -304,6 +520,26 @@ static void on_ring(tc_peer *p, json_t *msg)
             json_pack("{s:O}", "session_id", json_object_get(msg, "session_id")));
 }
 
+static void on_ended(tc_peer *p, json_t *msg)
+{
+    const char *reason = json_string_value(json_object_get(msg, "reason"));
+    snprintf(p->res.end_reason, sizeof p->res.end_reason, "%s", reason ? reason : "?");
+    p->res.ended_at_ms = call_ms(p);
+    if (!start_linger(p))
+        finish(p, NULL);
+}
+
+/* The last state, and every one as "state@ms" in order. */
+static void on_media_state(tc_peer *p, json_t *msg)
+{
+    const char *st = json_string_value(json_object_get(msg, "state"));
+    snprintf(p->res.media_state, sizeof p->res.media_state, "%s", st ? st : "");
+    size_t n = strlen(p->res.media_states);
+    if (n + 1 < sizeof p->res.media_states)
+        snprintf(p->res.media_states + n, sizeof p->res.media_states - n, "%s%s@%lld", n ? "," : "",
+                 st ? st : "?", (long long)call_ms(p));
+}
+
 static void on_event(tc_peer *p, const char *type, json_t *msg)
 {
     if (strcmp(type, "candidate") == 0) {
@@ -319,10 +555,9 @@ static void on_event(tc_peer *p, const char *type, json_t *msg)
             tc_msession_set_analyze(p->ms, true);
         start_call_timer(p);
     } else if (strcmp(type, "session.ended") == 0) {
-        finish(p, NULL);
+        on_ended(p, msg);
     } else if (strcmp(type, "media.state") == 0) {
-        const char *st = json_string_value(json_object_get(msg, "state"));
-        snprintf(p->res.media_state, sizeof p->res.media_state, "%s", st ? st : "");
+        on_media_state(p, msg);
     } else if (strcmp(type, "session.replaced") == 0) {
         finish(p, "session replaced by another connection");
     }
@@ -355,6 +590,8 @@ static void on_open(void *user)
     if (p->cfg.role == TC_PEER_AGENT)
         request(p, "login",
                 json_pack("{s:s, s:s}", "username", p->cfg.username, "password", p->cfg.password));
+    else if (p->cfg.resume_token)
+        request(p, "customer.resume", json_pack("{s:s}", "token", p->cfg.resume_token));
     else if (p->cfg.invite_code)
         request(p, "customer.redeem", json_pack("{s:s}", "code", p->cfg.invite_code));
     else
@@ -377,7 +614,29 @@ static bool config_ok(const tc_peer_config *c)
         return false;
     if (c->role == TC_PEER_AGENT)
         return c->username && c->password;
-    return c->desk || c->invite_code;
+    return c->desk || c->invite_code || c->resume_token;
+}
+
+/* A TC_PEER_* variable's value when the field was left 0. */
+static unsigned env_ms(const char *name, unsigned v)
+{
+    const char *s = g_getenv(name);
+    if (!v && s && *s)
+        v = (unsigned)g_ascii_strtoull(s, NULL, 10);
+    return v;
+}
+
+/* The reconnect scenarios' fields left 0/NULL, from the environment. */
+static void apply_env(tc_peer_config *c)
+{
+    const char *token = g_getenv("TC_PEER_RESUME_TOKEN");
+    if (!c->resume_token && token && *token && c->role == TC_PEER_CUSTOMER)
+        c->resume_token = token;
+    c->cut_at_ms = env_ms("TC_PEER_CUT_AT_MS", c->cut_at_ms);
+    c->cut_ms = env_ms("TC_PEER_CUT_MS", c->cut_ms);
+    c->ice_restart_at_ms = env_ms("TC_PEER_ICE_RESTART_AT_MS", c->ice_restart_at_ms);
+    c->vanish_at_ms = env_ms("TC_PEER_VANISH_AT_MS", c->vanish_at_ms);
+    c->mark_at_ms = env_ms("TC_PEER_MARK_AT_MS", c->mark_at_ms);
 }
 
 tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_done_fn done,
@@ -390,6 +649,7 @@ tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_don
     tc_peer *p = g_new0(tc_peer, 1);
     p->env = env;
     p->cfg = *cfg;
+    apply_env(&p->cfg);
     p->done = done;
     p->user = user;
     bool agent = cfg->role == TC_PEER_AGENT;
@@ -404,6 +664,9 @@ tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_don
     p->res.media.offer_to_dtls_ms = -1;
     p->res.media.latency_p50_us = p->res.media.latency_p99_us = -1;
     p->res.media.latency_max_us = -1;
+    p->res.ended_at_ms = -1;
+    p->res.fault.enabled = tc_faults_wanted(&p->cfg.faults);
+    p->res.fault.last_datagram_after_end_ms = -1;
     return p;
 }
 
@@ -427,10 +690,27 @@ void tc_peer_destroy(tc_peer *p)
     if (!p)
         return;
     drop_source(&p->deadline);
-    drop_source(&p->call_timer);
-    drop_source(&p->grace);
     drop_source(&p->finish_idle);
+    drop_scenario_sources(p);
+    drop_source(&p->linger);
+    g_free(p->at_end);
     tc_msession_destroy(p->ms);
     tc_sigclient_destroy(p->sig);
     g_free(p);
+}
+
+bool tc_peer_media_now(const tc_peer *p, tc_peer_media_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->offer_to_dtls_ms = -1;
+    if (!p->ms)
+        return false;
+    tc_msession_stats(p->ms, out);
+    return true;
+}
+
+void tc_peer_reset_latency(tc_peer *p)
+{
+    if (p->ms)
+        tc_msession_reset_latency(p->ms);
 }
