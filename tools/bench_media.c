@@ -528,124 +528,163 @@ static double tv_s(struct timeval tv)
     return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
 }
 
-static void report(bench *b)
+/* What one run measured, derived from the peers' counters and /proc. */
+typedef struct figures {
+    unsigned k, carrying;
+    double win_s, server_cpu_us, peer_cpu_s, us_per_pkt, loss, rss_per_call;
+    double busy_pct[2], server_pct, peer_pct;
+    uint64_t fwd, fwd_video, expected, lost;
+    int64_t lat50, lat99_med, lat99_max, sa50, sa95, sc50, sc95;
+} figures;
+
+typedef struct samples {
+    int64_t *p50, *p99, *setup_a, *setup_c;
+    size_t n_lat, n_sa, n_sc;
+} samples;
+
+static void take_peer(bench *b, slot *sl, bool agent, figures *f, samples *sm)
+{
+    tc_peer_media_stats e, *s0 = &sl->start;
+    if (!tc_peer_media_now(sl->peer, &e))
+        return;
+    if (b->o.verbose)
+        fprintf(stderr,
+                "  %s: audio %" G_GUINT64_FORMAT " video %" G_GUINT64_FORMAT
+                " lost %" G_GUINT64_FORMAT " p50 %" G_GINT64_FORMAT " p99 %" G_GINT64_FORMAT
+                " dtls %d setup %" G_GINT64_FORMAT " ms\n",
+                sl->name, e.audio_received - s0->audio_received,
+                e.video_received - s0->video_received, e.video_lost - s0->video_lost,
+                e.latency_p50_us, e.latency_p99_us, e.dtls_connected, e.offer_to_dtls_ms);
+    uint64_t v = e.video_received - s0->video_received;
+    f->fwd += (e.audio_received - s0->audio_received) + v + (e.rtx_received - s0->rtx_received);
+    f->fwd_video += v;
+    uint64_t dl = e.video_lost >= s0->video_lost ? e.video_lost - s0->video_lost : 0;
+    f->lost += dl;
+    f->expected += v + dl;
+    if (e.latency_p50_us >= 0) {
+        sm->p50[sm->n_lat] = e.latency_p50_us;
+        sm->p99[sm->n_lat++] = e.latency_p99_us;
+    }
+    if (e.offer_to_dtls_ms >= 0) {
+        if (agent)
+            sm->setup_a[sm->n_sa++] = e.offer_to_dtls_ms;
+        else
+            sm->setup_c[sm->n_sc++] = e.offer_to_dtls_ms;
+    }
+}
+
+static void compute(bench *b, figures *f)
 {
     unsigned k = b->o.calls;
-    double win_s = (double)(b->win1_us - b->win0_us) / 1e6;
-    uint64_t fwd = 0, fwd_video = 0, expected = 0, lost = 0;
-    int64_t *p50 = g_new(int64_t, 2 * k), *p99 = g_new(int64_t, 2 * k);
-    int64_t *setup_a = g_new(int64_t, k), *setup_c = g_new(int64_t, k);
-    size_t n_lat = 0, n_sa = 0, n_sc = 0;
+    memset(f, 0, sizeof *f);
+    f->k = k;
+    f->win_s = (double)(b->win1_us - b->win0_us) / 1e6;
+    samples sm = {g_new(int64_t, 2 * k),
+                  g_new(int64_t, 2 * k),
+                  g_new(int64_t, k),
+                  g_new(int64_t, k),
+                  0,
+                  0,
+                  0};
     for (unsigned i = 0; i < k; i++) {
-        slot *ss[2] = {&b->agents[i], &b->customers[i]};
-        for (int j = 0; j < 2; j++) {
-            tc_peer_media_stats e, *s0 = &ss[j]->start;
-            if (!tc_peer_media_now(ss[j]->peer, &e))
-                continue;
-            if (b->o.verbose)
-                fprintf(stderr,
-                        "  %s: audio %" G_GUINT64_FORMAT " video %" G_GUINT64_FORMAT
-                        " lost %" G_GUINT64_FORMAT " p50 %" G_GINT64_FORMAT " p99 %" G_GINT64_FORMAT
-                        " dtls %d setup %" G_GINT64_FORMAT " ms\n",
-                        ss[j]->name, e.audio_received - s0->audio_received,
-                        e.video_received - s0->video_received, e.video_lost - s0->video_lost,
-                        e.latency_p50_us, e.latency_p99_us, e.dtls_connected, e.offer_to_dtls_ms);
-            uint64_t v = e.video_received - s0->video_received;
-            fwd +=
-                (e.audio_received - s0->audio_received) + v + (e.rtx_received - s0->rtx_received);
-            fwd_video += v;
-            uint64_t dl = e.video_lost >= s0->video_lost ? e.video_lost - s0->video_lost : 0;
-            lost += dl;
-            expected += v + dl;
-            if (e.latency_p50_us >= 0) {
-                p50[n_lat] = e.latency_p50_us;
-                p99[n_lat++] = e.latency_p99_us;
-            }
-            if (e.offer_to_dtls_ms >= 0) {
-                if (j == 0)
-                    setup_a[n_sa++] = e.offer_to_dtls_ms;
-                else
-                    setup_c[n_sc++] = e.offer_to_dtls_ms;
-            }
-        }
+        take_peer(b, &b->agents[i], true, f, &sm);
+        take_peer(b, &b->customers[i], false, f, &sm);
     }
     long hz = sysconf(_SC_CLK_TCK);
-    double server_cpu_us = (double)(b->cpu1_ticks - b->cpu0_ticks) * 1e6 / (double)hz;
-    double peer_cpu_s = tv_s(b->ru1.ru_utime) + tv_s(b->ru1.ru_stime) - tv_s(b->ru0.ru_utime) -
-                        tv_s(b->ru0.ru_stime);
-    double us_per_pkt = fwd ? server_cpu_us / (double)fwd : -1;
-    double loss = expected ? (double)lost / (double)expected : 0;
-    int64_t lat50 = pct(p50, n_lat, 0.5), lat99_med = pct(p99, n_lat, 0.5),
-            lat99_max = n_lat ? p99[n_lat - 1] : -1;
-    double rss_per_call = b->rss_kib > 0 && b->rss0_kib > 0 && k
-                              ? (double)(b->rss_kib - b->rss0_kib) / (double)k
-                              : -1;
-    int64_t sa50 = pct(setup_a, n_sa, 0.5), sa95 = pct(setup_a, n_sa, 0.95);
-    int64_t sc50 = pct(setup_c, n_sc, 0.5), sc95 = pct(setup_c, n_sc, 0.95);
-    unsigned carrying = count_carrying(b);
-    double busy_pct[2];
+    f->server_cpu_us = (double)(b->cpu1_ticks - b->cpu0_ticks) * 1e6 / (double)hz;
+    f->peer_cpu_s = tv_s(b->ru1.ru_utime) + tv_s(b->ru1.ru_stime) - tv_s(b->ru0.ru_utime) -
+                    tv_s(b->ru0.ru_stime);
+    f->us_per_pkt = f->fwd ? f->server_cpu_us / (double)f->fwd : -1;
+    f->loss = f->expected ? (double)f->lost / (double)f->expected : 0;
+    f->lat50 = pct(sm.p50, sm.n_lat, 0.5);
+    f->lat99_med = pct(sm.p99, sm.n_lat, 0.5);
+    f->lat99_max = sm.n_lat ? sm.p99[sm.n_lat - 1] : -1;
+    f->rss_per_call = b->rss_kib > 0 && b->rss0_kib > 0 && k
+                          ? (double)(b->rss_kib - b->rss0_kib) / (double)k
+                          : -1;
+    f->sa50 = pct(sm.setup_a, sm.n_sa, 0.5), f->sa95 = pct(sm.setup_a, sm.n_sa, 0.95);
+    f->sc50 = pct(sm.setup_c, sm.n_sc, 0.5), f->sc95 = pct(sm.setup_c, sm.n_sc, 0.95);
+    f->carrying = count_carrying(b);
     for (int c = 0; c < 2; c++) {
         uint64_t tot = b->cpu_total1[c] - b->cpu_total0[c];
-        busy_pct[c] = tot ? 100.0 * (double)(b->cpu_busy1[c] - b->cpu_busy0[c]) / (double)tot : 0;
+        f->busy_pct[c] =
+            tot ? 100.0 * (double)(b->cpu_busy1[c] - b->cpu_busy0[c]) / (double)tot : 0;
     }
-    double server_pct = server_cpu_us / 1e4 / win_s, peer_pct = peer_cpu_s * 100 / win_s;
-    if (b->o.json) {
-        printf("{\"calls\":%u,\"window_s\":%.2f,\"peers_carrying\":%u,\"finished_early\":%u,"
-               "\"forwarded_packets\":%" G_GUINT64_FORMAT ",\"forwarded_pps\":%.0f,"
-               "\"server_cpu_s\":%.3f,\"server_cpu_pct\":%.1f,\"us_per_packet\":%.2f,"
-               "\"video_loss\":%.6f,\"latency_p50_us\":%" G_GINT64_FORMAT
-               ",\"latency_p99_us_median\":%" G_GINT64_FORMAT
-               ",\"latency_p99_us_max\":%" G_GINT64_FORMAT
-               ",\"rss0_kib\":%ld,\"rss_kib\":%ld,\"rss_per_call_kib\":%.1f,"
-               "\"agent_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
-               ",\"agent_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT
-               ",\"customer_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
-               ",\"customer_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT ",\"peer_cpu_pct\":%.1f,"
-               "\"other_load_server_cpu_pct\":%.1f,\"other_load_peer_cpu_pct\":%.1f}\n",
-               k, win_s, carrying, b->finished_early, fwd, (double)fwd / win_s, server_cpu_us / 1e6,
-               server_cpu_us / 1e4 / win_s, us_per_pkt, loss, lat50, lat99_med, lat99_max,
-               b->rss0_kib, b->rss_kib, rss_per_call, sa50, sa95, sc50, sc95, peer_pct,
-               busy_pct[0] - server_pct, busy_pct[1] - peer_pct);
-    }
-    printf("calls                          %u (%u of %u peers carrying media at the end)\n", k,
-           carrying, 2 * k);
-    printf("window                         %.1f s\n", win_s);
+    f->server_pct = f->server_cpu_us / 1e4 / f->win_s;
+    f->peer_pct = f->peer_cpu_s * 100 / f->win_s;
+    g_free(sm.p50);
+    g_free(sm.p99);
+    g_free(sm.setup_a);
+    g_free(sm.setup_c);
+}
+
+static void print_json(bench *b, const figures *f)
+{
+    printf("{\"calls\":%u,\"window_s\":%.2f,\"peers_carrying\":%u,\"finished_early\":%u,"
+           "\"forwarded_packets\":%" G_GUINT64_FORMAT ",\"forwarded_pps\":%.0f,"
+           "\"server_cpu_s\":%.3f,\"server_cpu_pct\":%.1f,\"us_per_packet\":%.2f,"
+           "\"video_loss\":%.6f,\"latency_p50_us\":%" G_GINT64_FORMAT
+           ",\"latency_p99_us_median\":%" G_GINT64_FORMAT
+           ",\"latency_p99_us_max\":%" G_GINT64_FORMAT
+           ",\"rss0_kib\":%ld,\"rss_kib\":%ld,\"rss_per_call_kib\":%.1f,"
+           "\"agent_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
+           ",\"agent_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT
+           ",\"customer_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
+           ",\"customer_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT ",\"peer_cpu_pct\":%.1f,"
+           "\"other_load_server_cpu_pct\":%.1f,\"other_load_peer_cpu_pct\":%.1f}\n",
+           f->k, f->win_s, f->carrying, b->finished_early, f->fwd, (double)f->fwd / f->win_s,
+           f->server_cpu_us / 1e6, f->server_pct, f->us_per_pkt, f->loss, f->lat50, f->lat99_med,
+           f->lat99_max, b->rss0_kib, b->rss_kib, f->rss_per_call, f->sa50, f->sa95, f->sc50,
+           f->sc95, f->peer_pct, f->busy_pct[0] - f->server_pct, f->busy_pct[1] - f->peer_pct);
+}
+
+static void print_text(bench *b, const figures *f)
+{
+    printf("calls                          %u (%u of %u peers carrying media at the end)\n", f->k,
+           f->carrying, 2 * f->k);
+    printf("window                         %.1f s\n", f->win_s);
     printf("forwarded RTP packets          %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT
            " video), %.0f per second\n",
-           fwd, fwd_video, (double)fwd / win_s);
-    printf("server CPU                     %.2f s (%.1f %% of CPU %d)\n", server_cpu_us / 1e6,
-           server_cpu_us / 1e4 / win_s, b->o.server_cpu);
-    printf("server CPU per forwarded pkt   %.2f us\n", us_per_pkt);
+           f->fwd, f->fwd_video, (double)f->fwd / f->win_s);
+    printf("server CPU                     %.2f s (%.1f %% of CPU %d)\n", f->server_cpu_us / 1e6,
+           f->server_pct, b->o.server_cpu);
+    printf("server CPU per forwarded pkt   %.2f us\n", f->us_per_pkt);
     printf("video loss (window)            %.4f %% (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
            ")\n",
-           loss * 100, lost, expected);
+           f->loss * 100, f->lost, f->expected);
     printf("added latency                  p50 %" G_GINT64_FORMAT " us, p99 %" G_GINT64_FORMAT
            " us (median receiver), %" G_GINT64_FORMAT " us (worst receiver)\n",
-           lat50, lat99_med, lat99_max);
+           f->lat50, f->lat99_med, f->lat99_max);
     printf("server VmRSS                   %ld KiB idle, %ld KiB with the calls: %.0f KiB per "
            "call\n",
-           b->rss0_kib, b->rss_kib, rss_per_call);
+           b->rss0_kib, b->rss_kib, f->rss_per_call);
     printf("agent offer -> DTLS            p50 %" G_GINT64_FORMAT " ms, p95 %" G_GINT64_FORMAT
            " ms (offer sent on agent.accept.ok)\n",
-           sa50, sa95);
+           f->sa50, f->sa95);
     printf("customer offer -> DTLS         p50 %" G_GINT64_FORMAT " ms, p95 %" G_GINT64_FORMAT
            " ms (offer sent on customer.join.ok)\n",
-           sc50, sc95);
-    printf("peers' CPU (this process)      %.1f %% of CPU %d%s\n", peer_cpu_s * 100 / win_s,
-           b->o.peer_cpu,
-           peer_cpu_s / win_s > 0.9 ? "  <- the peers are saturated: figures are a floor" : "");
-    printf("other processes' load          %.1f %% of CPU %d, %.1f %% of CPU %d%s\n",
-           busy_pct[0] - server_pct, b->o.server_cpu, busy_pct[1] - peer_pct, b->o.peer_cpu,
-           busy_pct[0] - server_pct > 5 || busy_pct[1] - peer_pct > 5
+           f->sc50, f->sc95);
+    printf("peers' CPU (this process)      %.1f %% of CPU %d%s\n", f->peer_pct, b->o.peer_cpu,
+           f->peer_cpu_s / f->win_s > 0.9 ? "  <- the peers are saturated: figures are a floor"
+                                          : "");
+    double other0 = f->busy_pct[0] - f->server_pct, other1 = f->busy_pct[1] - f->peer_pct;
+    printf("other processes' load          %.1f %% of CPU %d, %.1f %% of CPU %d%s\n", other0,
+           b->o.server_cpu, other1, b->o.peer_cpu,
+           other0 > 5 || other1 > 5
                ? "  <- the machine was not quiet: loss and latency are not the relay's alone"
                : "");
     if (b->finished_early)
         printf("peers that ended early         %u (first: %s)\n", b->finished_early,
                b->first_error);
-    g_free(p50);
-    g_free(p99);
-    g_free(setup_a);
-    g_free(setup_c);
+}
+
+static void report(bench *b)
+{
+    figures f;
+    compute(b, &f);
+    if (b->o.json)
+        print_json(b, &f);
+    print_text(b, &f);
 }
 
 /* ---- main --------------------------------------------------------------------------- */
