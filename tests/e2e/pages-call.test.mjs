@@ -6,7 +6,8 @@
 // video (window.__tc.pc getStats framesDecoded grows); the agent captures a still (the
 // server's sha256 equals the SHA-256 of the bytes the page uploaded), hangs up and records an
 // outcome; the customer rates the call; the ops dashboard shows it in today's totals with the
-// rating. Screenshots: tests/e2e/artifacts/pages/call/ (and docs/screenshots/ for the README).
+// rating. Screenshots: tests/e2e/artifacts/pages/call/ (and, with TC_UPDATE_SCREENSHOTS=1,
+// docs/screenshots/ for the README).
 //
 //   node --test pages-call.test.mjs        (as root; TC_BINARY, TC_ADMIN)
 
@@ -43,9 +44,13 @@ const need = (c, what) => {
     if (!c) throw new Error(`cannot run: ${what} (an earlier step failed)`);
 };
 
+// The README's screenshots are refreshed only when asked (TC_UPDATE_SCREENSHOTS=1), so that a
+// test run never changes tracked files; otherwise they go with the other artefacts.
 async function docShot(page, name) {
-    fs.mkdirSync(SCREENSHOTS_DIR, { recursive: true });
-    await page.screenshot({ path: path.join(SCREENSHOTS_DIR, name) });
+    const dir = process.env.TC_UPDATE_SCREENSHOTS === '1' ? SCREENSHOTS_DIR
+        : path.join(path.dirname(new URL(import.meta.url).pathname), 'artifacts', 'pages', 'docs');
+    fs.mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: path.join(dir, name) });
 }
 
 before(async () => {
