@@ -1,8 +1,8 @@
 # Browser end-to-end tests: tests/e2e/*.test.mjs, node's built-in test runner driving
 # Debian's chromium through playwright-core, each inside a network namespace that the test
 # creates and removes (needs root; see tests/e2e/README.md). Included from cmake/tests.cmake.
-# The node modules come from `npm ci` in tests/e2e/ (tools/test.sh runs it); without them
-# the e2e tests are not registered.
+# The node modules come from `npm ci` in tests/e2e/ (tools/test.sh runs it before
+# configuring); without them the e2e label holds one failing test that says so.
 
 set(TC_E2E_DIR ${CMAKE_SOURCE_DIR}/tests/e2e)
 file(GLOB TC_E2E_TESTS CONFIGURE_DEPENDS ${TC_E2E_DIR}/*.test.mjs)
@@ -10,12 +10,13 @@ find_program(NODE node)
 
 if(NOT TC_E2E_TESTS)
   # nothing to register
-elseif(NOT NODE)
-  message(STATUS "node not found: the e2e tests are not registered (tools/lib/setup.sh installs nodejs)")
-elseif(NOT EXISTS ${TC_E2E_DIR}/node_modules/playwright-core)
-  message(STATUS "tests/e2e/node_modules missing: the e2e tests are not registered; "
-                 "run `PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci` in tests/e2e/ "
-                 "(tools/test.sh does), then re-run cmake")
+elseif(NOT NODE OR NOT EXISTS ${TC_E2E_DIR}/node_modules/playwright-core)
+  # Not silently skipped: a test that fails and says what is missing.
+  message(WARNING "tests/e2e is not set up (node, or `npm ci` in tests/e2e/): "
+                  "the e2e label has one failing test until it is (tools/test.sh does it)")
+  add_test(NAME e2e/not-set-up COMMAND sh -c
+           "echo 'tests/e2e is not set up: install nodejs and run npm ci in tests/e2e/ (tools/test.sh does), then re-run cmake' >&2; exit 1")
+  set_tests_properties(e2e/not-set-up PROPERTIES LABELS e2e)
 else()
   foreach(src ${TC_E2E_TESTS})
     get_filename_component(name ${src} NAME)

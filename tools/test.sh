@@ -115,6 +115,9 @@ quick() {
 full() {
     tc_install_packages || exit 1
     tc_build_srtp || true
+    # Before configuring: cmake/e2e.cmake registers the browser tests only when
+    # tests/e2e/node_modules exists (a fresh clone has none).
+    npm_ci
     local built=0
     if tc_build build; then
         built=1
@@ -126,7 +129,6 @@ full() {
         tc_dev_database || problem "demo database"
     fi
     format_check
-    npm_ci
     [[ "$built" -eq 0 ]] || run_ctest build
     if tc_build build-asan -DTC_SANITIZE=ON; then
         run_ctest build-asan -L 'unit|fuzz|integration'
