@@ -56,8 +56,9 @@ int tc_store_account_add(tc_store *s, const char *username, const char *display_
     return rc;
 }
 
-static void read_account(sqlite3_stmt *st, tc_account *out)
+static void read_account(sqlite3_stmt *st, void *row)
 {
+    tc_account *out = row;
     memset(out, 0, sizeof *out);
     out->id = sqlite3_column_int64(st, 0);
     store_column_text(st, 1, out->username, sizeof out->username);
@@ -67,20 +68,6 @@ static void read_account(sqlite3_stmt *st, tc_account *out)
     store_column_text(st, 5, out->password_hash, sizeof out->password_hash);
     out->disabled = sqlite3_column_int(st, 6) != 0;
     out->created_at = sqlite3_column_int64(st, 7);
-}
-
-/* Steps a bound single-row SELECT into out: 0, -ENOENT or -EIO. */
-static int get_one(tc_store *s, sqlite3_stmt *st, tc_account *out)
-{
-    int rc = store_step(s, st);
-    if (rc == SQLITE_ROW) {
-        read_account(st, out);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        rc = -ENOENT;
-    }
-    store_done(st);
-    return rc;
 }
 
 int tc_store_account_get(tc_store *s, const char *username, tc_account *out)
@@ -93,7 +80,7 @@ int tc_store_account_get(tc_store *s, const char *username, tc_account *out)
     int b = sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
     if (b != SQLITE_OK)
         return store_bind_failed(st, b);
-    return get_one(s, st, out);
+    return store_get_row(s, st, read_account, out);
 }
 
 int tc_store_account_get_by_id(tc_store *s, int64_t id, tc_account *out)
@@ -104,7 +91,7 @@ int tc_store_account_get_by_id(tc_store *s, int64_t id, tc_account *out)
     int b = sqlite3_bind_int64(st, 1, id);
     if (b != SQLITE_OK)
         return store_bind_failed(st, b);
-    return get_one(s, st, out);
+    return store_get_row(s, st, read_account, out);
 }
 
 /* Runs one of the UPDATE ... WHERE username = ?1 statements with ?2 bound by

@@ -54,8 +54,9 @@ int tc_store_invite_add(tc_store *s, const uint8_t locator_hash[32], const uint8
     return rc;
 }
 
-static void read_invite(sqlite3_stmt *st, tc_invite_row *out)
+static void read_invite(sqlite3_stmt *st, void *row)
 {
+    tc_invite_row *out = row;
     memset(out, 0, sizeof *out);
     out->id = sqlite3_column_int64(st, 0);
     if (sqlite3_column_bytes(st, 1) == HASH_LEN)
@@ -68,20 +69,6 @@ static void read_invite(sqlite3_stmt *st, tc_invite_row *out)
     out->expires_at = sqlite3_column_int64(st, 7);
     out->redeemed_at = sqlite3_column_int64(st, 8);
     out->attempts = sqlite3_column_int(st, 9);
-}
-
-/* Steps a bound single-row SELECT into out: 0, -ENOENT or -EIO. */
-static int get_one(tc_store *s, sqlite3_stmt *st, tc_invite_row *out)
-{
-    int rc = store_step(s, st);
-    if (rc == SQLITE_ROW) {
-        read_invite(st, out);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        rc = -ENOENT;
-    }
-    store_done(st);
-    return rc;
 }
 
 int tc_store_invite_find_live(tc_store *s, const uint8_t locator_hash[32], int64_t now,
@@ -97,7 +84,7 @@ int tc_store_invite_find_live(tc_store *s, const uint8_t locator_hash[32], int64
     b |= sqlite3_bind_int(st, 3, max_attempts);
     if (b != SQLITE_OK)
         return store_bind_failed(st, b);
-    return get_one(s, st, out);
+    return store_get_row(s, st, read_invite, out);
 }
 
 int tc_store_invite_get(tc_store *s, int64_t id, tc_invite_row *out)
@@ -108,7 +95,7 @@ int tc_store_invite_get(tc_store *s, int64_t id, tc_invite_row *out)
     int b = sqlite3_bind_int64(st, 1, id);
     if (b != SQLITE_OK)
         return store_bind_failed(st, b);
-    return get_one(s, st, out);
+    return store_get_row(s, st, read_invite, out);
 }
 
 int tc_store_invite_fail(tc_store *s, int64_t id, int *attempts_out)

@@ -205,8 +205,9 @@ int tc_store_session_media_summary(tc_store *s, int64_t id, const char *json)
     return rc == 1 ? -ENOENT : rc;
 }
 
-static void read_session(sqlite3_stmt *st, tc_session_row *out)
+static void read_session(sqlite3_stmt *st, void *row)
 {
+    tc_session_row *out = row;
     memset(out, 0, sizeof *out);
     out->id = sqlite3_column_int64(st, 0);
     store_column_text(st, 1, out->desk, sizeof out->desk);
@@ -228,20 +229,6 @@ static void read_session(sqlite3_stmt *st, tc_session_row *out)
     store_column_text(st, 17, out->media_summary, sizeof out->media_summary);
 }
 
-/* Reads the one row st selects into out; -ENOENT when there is none. */
-static int read_one(tc_store *s, sqlite3_stmt *st, tc_session_row *out)
-{
-    int rc = store_step(s, st);
-    if (rc == SQLITE_ROW) {
-        read_session(st, out);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        rc = -ENOENT;
-    }
-    store_done(st);
-    return rc;
-}
-
 int tc_store_session_get(tc_store *s, int64_t id, tc_session_row *out)
 {
     sqlite3_stmt *st = store_stmt(s, ST_SESSION_GET, sql_get);
@@ -250,7 +237,7 @@ int tc_store_session_get(tc_store *s, int64_t id, tc_session_row *out)
     int b = sqlite3_bind_int64(st, 1, id);
     if (b != SQLITE_OK)
         return store_bind_failed(st, b);
-    return read_one(s, st, out);
+    return store_get_row(s, st, read_session, out);
 }
 
 int tc_store_session_by_token(tc_store *s, const char *token_hash, tc_session_row *out)
@@ -261,7 +248,7 @@ int tc_store_session_by_token(tc_store *s, const char *token_hash, tc_session_ro
     int b = sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
     if (b != SQLITE_OK)
         return store_bind_failed(st, b);
-    return read_one(s, st, out);
+    return store_get_row(s, st, read_session, out);
 }
 
 int tc_store_session_foreach(tc_store *s, int64_t since, int64_t until,

@@ -120,3 +120,17 @@ bool store_end_reason_valid(const char *str)
     }
     return false;
 }
+
+int store_get_row(tc_store *s, sqlite3_stmt *st, void (*read)(sqlite3_stmt *st, void *out),
+                  void *out)
+{
+    int rc = store_step(s, st);
+    if (rc == SQLITE_ROW) {
+        read(st, out);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = -ENOENT;
+    }
+    store_done(st);
+    return rc;
+}

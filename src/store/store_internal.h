@@ -71,6 +71,10 @@ void store_done(sqlite3_stmt *st);
 /* Steps once: SQLITE_ROW or SQLITE_DONE, else -EEXIST (unique key), -ENOENT
  * (a referenced row is missing) or -EIO (logged). */
 int store_step(tc_store *s, sqlite3_stmt *st);
+/* Steps a bound single-row SELECT; read fills out from the row. 0, -ENOENT
+ * when there is no row, -EIO on failure. Finishes st (store_done). */
+int store_get_row(tc_store *s, sqlite3_stmt *st, void (*read)(sqlite3_stmt *st, void *out),
+                  void *out);
 /* Steps a write to the end and resets it: 0 or store_step's errors. */
 int store_exec(tc_store *s, sqlite3_stmt *st);
 /* Logs a failed bind (rc != SQLITE_OK) and returns -EIO. */
