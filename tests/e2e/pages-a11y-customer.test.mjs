@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { PagesEnv, agentLogin, axeScan, customerJoin, note, opsLogin, serious, sleep } from './lib/pages-harness.mjs';
+import { PagesEnv, agentLogin, axeScan, customerJoin, note, opsLogin, serious, sleep, openCustomer } from './lib/pages-harness.mjs';
 
 const AGENT = { username: 'e2e.a11y', name: 'Access Agent', role: 'agent', skills: ['id_check', 'broadband', 'urgent_sim'] };
 const OPS = { username: 'e2e.a11y.ops', name: 'Access Ops', role: 'ops', skills: [] };
@@ -69,7 +69,7 @@ step('landing page /', async () => {
 
 step('customer: start, devices, consent, waiting (en) and the start page in zh-CN', async () => {
     const p = await env.page('customer');
-    await p.goto(`${env.origin}/join/?desk=id_check`, { waitUntil: 'load' });
+    await openCustomer(p, `${env.origin}/join/?desk=id_check`);
     await p.waitForSelector('#browser-result .notice');
     await check(p, 'customer-start');
     await p.click('#to-devices');
@@ -92,7 +92,7 @@ step('customer: start, devices, consent, waiting (en) and the start page in zh-C
 
 step('customer: invalid invite code page', async () => {
     const p = await env.page('badcode');
-    await p.goto(`${env.origin}/i/ABCD-EFGH-JKMN`, { waitUntil: 'load' });
+    await openCustomer(p, `${env.origin}/i/ABCD-EFGH-JKMN`);
     await p.click('#to-devices');
     await p.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
     await p.click('#devices-ok');
@@ -102,7 +102,7 @@ step('customer: invalid invite code page', async () => {
 
 step('customer: keyboard only (Tab, Space, Enter) reaches the queue', async () => {
     const p = await env.page('keyboard', { viewport: WIDTHS[0] });
-    await p.goto(`${env.origin}/join`, { waitUntil: 'load' });
+    await openCustomer(p, `${env.origin}/join`);
     await p.waitForSelector('#browser-result .notice');
     // First Tab: the skip link.
     await p.keyboard.press('Tab');

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import { checkCatalogs } from './lib/pages-i18n.mjs';
-import { PagesEnv, WEB_ROOT, customerJoin, note, sleep } from './lib/pages-harness.mjs';
+import { PagesEnv, WEB_ROOT, customerJoin, note, sleep, openCustomer } from './lib/pages-harness.mjs';
 
 const PHONE = { width: 360, height: 780 };
 let env;
@@ -49,7 +49,7 @@ step('catalogs: every key used by the pages exists in en and zh-CN', async () =>
 step('camera permission denied: the page shows the NotAllowedError help text', async () => {
     const br = await env.denyingBrowser();
     const p = await env.page('denied', { br, viewport: PHONE });
-    await p.goto(`${env.origin}/join`, { waitUntil: 'load' });
+    await openCustomer(p, `${env.origin}/join`);
     await p.click('#to-devices');
     await p.waitForSelector('#gum-error .notice', { timeout: 15000 });
     const kind = await p.getAttribute('#gum-error', 'data-kind');
@@ -66,7 +66,7 @@ step('camera permission denied: the page shows the NotAllowedError help text', a
 
 step('language: the switch changes the strings and <html lang>, and is remembered', async () => {
     const p = await env.page('lang', { viewport: PHONE });
-    await p.goto(`${env.origin}/join`, { waitUntil: 'load' });
+    await openCustomer(p, `${env.origin}/join`);
     await p.waitForFunction(() => document.querySelector('#h-start').textContent.length > 0);
     assert.equal(await p.getAttribute('html', 'lang'), 'en');
     assert.equal((await p.textContent('#h-start')).trim(), 'Talk to us on video');

@@ -628,6 +628,8 @@ async function main() {
     $('#rate-form').addEventListener('submit', rate);
     $('#rate-skip').addEventListener('click', finish);
 
+    // Every control is wired from here on (tests wait for this before clicking).
+    document.documentElement.dataset.ready = 'true';
     const saved = loadSaved();
     if (saved && saved.token) {
         // A reload during the queue or the call: pick up where we were.

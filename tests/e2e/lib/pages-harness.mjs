@@ -173,9 +173,16 @@ export async function opsLogin(page, origin, username, password = PASSWORD) {
     await page.waitForSelector('[data-panel="dash"]:not([hidden])', { timeout: 20000 });
 }
 
+// Opens a customer page and waits until its controls are wired: the page starts
+// asynchronously (catalogs first), so a click right after 'load' can be lost.
+export async function openCustomer(page, url) {
+    await page.goto(url, { waitUntil: 'load' });
+    await page.waitForSelector('html[data-ready="true"]', { state: 'attached', timeout: 15000 });
+}
+
 // /join: choose the desk, check devices, (consent), join. Returns when the queue is shown.
 export async function customerJoin(page, origin, desk = 'broadband') {
-    await page.goto(`${origin}/join`, { waitUntil: 'load' });
+    await openCustomer(page, `${origin}/join`);
     await page.check(`input[name="desk"][value="${desk}"]`);
     await page.click('#to-devices');
     await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
@@ -188,7 +195,7 @@ export async function customerJoin(page, origin, desk = 'broadband') {
 }
 
 export async function customerRedeem(page, origin, code) {
-    await page.goto(`${origin}/i/${code}`, { waitUntil: 'load' });
+    await openCustomer(page, `${origin}/i/${code}`);
     await page.click('#to-devices');
     await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
     await page.click('#devices-ok');
