@@ -16,6 +16,7 @@
 #include "telecounter/clock.h"
 #include "telecounter/demux.h"
 #include "telecounter/log.h"
+#include "telecounter/loop.h"
 
 #include <errno.h>
 #include <interfaces.h>
@@ -281,6 +282,7 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
 {
     (void)agent, (void)stream_id, (void)component_id;
     tc_leg *leg = data;
+    tc_loop_let_current_source_recurse();
     uint8_t pkt[TC_PACKET_CAP];
     if (len == 0 || len > TC_MAX_PACKET) {
         leg->stats.rx_dropped++;

@@ -5,6 +5,7 @@
 #include "telecounter/protocol.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -224,4 +225,13 @@ char *tc_protocol_error_text(const json_t *id, const char *code, const char *mes
 char *tc_protocol_event(const char *type, json_t *fields)
 {
     return dump_with(type, NULL, false, fields);
+}
+
+size_t tc_protocol_queue_update(char *out, size_t cap, int64_t session_id, int position, int wait_s)
+{
+    int n = snprintf(out, cap,
+                     "{\"type\":\"queue.update\",\"session_id\":%" PRId64
+                     ",\"position\":%d,\"wait_s\":%d}",
+                     session_id, position, wait_s);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }

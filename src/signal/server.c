@@ -8,6 +8,7 @@
 #include "telecounter/clock.h"
 #include "telecounter/invite.h"
 #include "telecounter/log.h"
+#include "telecounter/loop.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -87,6 +88,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     tc_server *srv = lws_context_user(lws_get_context(wsi));
     tc_ws_slot *ws = user;
     tc_conn **slot = ws ? &ws->conn : NULL;
+    tc_loop_let_current_source_recurse();
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return tc_server_confirm_upgrade(srv, wsi);
@@ -223,6 +225,7 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
     srv->cfg = cfg;
     srv->store = store;
     srv->loop = loop;
+    srv->to_flush = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     snprintf(srv->origin_list, sizeof srv->origin_list, "%s",
              cfg->allowed_origins[0] ? cfg->allowed_origins : cfg->public_url);
     srv->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
@@ -276,6 +279,8 @@ void tc_server_destroy(tc_server *srv)
         g_source_remove(srv->summary_source);
     if (srv->history_source)
         g_source_remove(srv->history_source);
+    if (srv->flush_source)
+        g_source_remove(srv->flush_source);
     if (srv->lws)
         lws_context_destroy(srv->lws); /* closes every connection: tc_conn_free */
     g_thread_pool_free(srv->kdf_pool, FALSE, TRUE);
@@ -287,6 +292,7 @@ void tc_server_destroy(tc_server *srv)
     tc_media_destroy(srv->media);
     g_hash_table_destroy(srv->media_stats);
     g_hash_table_destroy(srv->auth_tokens);
+    g_array_free(srv->to_flush, TRUE);
     g_free(srv);
 }
 

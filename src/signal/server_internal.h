@@ -46,6 +46,8 @@ typedef struct tc_conn {
     int refused;          /* requests refused since the last accepted one */
     int close_code;       /* non-zero: close once the queue is written */
     bool write_requested; /* lws_callback_on_writable already asked for */
+    bool flush_listed;    /* in srv->to_flush */
+    size_t unconfirmed;   /* bytes written directly since lws last said "writeable" */
     /* The latest queue position not yet written: positions are coalesced, as
      * only the newest matters and a busy desk moves everyone at once. */
     bool position_pending;
@@ -78,6 +80,8 @@ struct tc_server {
     GThreadPool *kdf_pool;
     uint64_t next_conn_id;
     bool queues_dirty;
+    GArray *to_flush; /* uint64 ids of connections with output to write */
+    guint flush_source;
     guint tick_source, summary_source, history_source;
     tc_stats_history history;
     bool shutting_down;
@@ -100,8 +104,10 @@ void tc_conn_position(tc_conn *c, int position, int wait_s);
 void tc_conn_close(tc_conn *c, int code);
 /* Feeds received bytes; handles each whole message. Returns -1 to drop the wsi. */
 int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool binary);
-/* Writes one queued message; returns -1 to close. */
+/* lws says the socket is writeable: writes what is queued; returns -1 to close. */
 int tc_conn_writeable(tc_conn *c);
+/* Writes the output of every connection that has some (see conn.c). */
+void tc_conn_flush_all(tc_server *srv);
 
 /* dispatch.c: the table from request type to handler */
 void tc_dispatch(tc_conn *c, tc_request *req);

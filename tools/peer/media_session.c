@@ -7,6 +7,7 @@
 
 #include "telecounter/demux.h"
 #include "telecounter/log.h"
+#include "telecounter/loop.h"
 #include "telecounter/random.h"
 #include "telecounter/sdp.h"
 
@@ -123,6 +124,7 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
 {
     (void)agent, (void)stream, (void)component;
     tc_msession *s = data;
+    tc_loop_let_current_source_recurse();
     const uint8_t *p = (const uint8_t *)buf;
     if (len > sizeof s->pkt - TC_SRTP_MAX_TRAILER)
         return;

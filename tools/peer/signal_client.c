@@ -7,6 +7,7 @@
 #include "signal_client.h"
 
 #include "telecounter/log.h"
+#include "telecounter/loop.h"
 
 #include <errno.h>
 #include <glib.h>
@@ -81,6 +82,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                     size_t len)
 {
     (void)user;
+    tc_loop_let_current_source_recurse();
     tc_sigclient *c = lws_get_opaque_user_data(wsi);
     if (!c)
         return reason == LWS_CALLBACK_CLIENT_WRITEABLE ? -1 : 0;

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -550,6 +551,31 @@ static void event_builder(void **state)
     json_decref(o);
 }
 
+/* The hand-written queue.update is the same object the generic builder makes,
+ * at the extremes of every field. */
+static void queue_update_builder(void **state)
+{
+    (void)state;
+    const int64_t ids[] = {1, INT64_MAX, INT64_MIN};
+    const int ints[] = {0, 1, INT_MAX, INT_MIN};
+    char text[TC_QUEUE_UPDATE_MAX];
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 4; j++) {
+            size_t len = tc_protocol_queue_update(text, sizeof text, ids[i], ints[j], ints[3 - j]);
+            assert_true(len > 0 && len == strlen(text));
+            json_error_t jerr;
+            json_t *got = json_loads(text, 0, &jerr);
+            assert_non_null(got);
+            json_t *want = load(tc_protocol_event(
+                "queue.update", json_pack("{s:I, s:i, s:i}", "session_id", (json_int_t)ids[i],
+                                          "position", ints[j], "wait_s", ints[3 - j])));
+            assert_true(json_equal(got, want));
+            json_decref(got);
+            json_decref(want);
+        }
+    assert_int_equal(tc_protocol_queue_update(text, 20, 1, 1, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +593,7 @@ int main(void)
         cmocka_unit_test(reply_builder),
         cmocka_unit_test(error_builder),
         cmocka_unit_test(event_builder),
+        cmocka_unit_test(queue_update_builder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
