@@ -108,6 +108,16 @@ static void want_write(tc_conn *c)
 
 static void push_msg(tc_conn *c, tc_out_msg *m);
 
+/* Closes the socket without a close frame (lws closes it from its loop) and
+ * forgets what was queued. */
+static void drop(tc_conn *c)
+{
+    c->close_code = LWS_CLOSE_STATUS_GOINGAWAY; /* nothing more is queued or written */
+    g_queue_clear_full(&c->out, free);
+    c->out_bytes = 0;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
 static tc_out_msg *out_msg_new(size_t cap)
 {
     tc_out_msg *m = malloc(sizeof *m + LWS_PRE + cap);
@@ -167,10 +177,11 @@ static void push_msg(tc_conn *c, tc_out_msg *m)
     }
     if (g_queue_get_length(&c->out) >= TC_OUT_MAX_MESSAGES ||
         c->out_bytes + m->len > TC_OUT_MAX_BYTES) {
-        /* A client that does not read is dropped rather than held in memory. */
+        /* A client that does not read is dropped rather than held in memory; a
+         * close frame could not reach it either, so the socket just goes. */
         tc_warn("connection %" G_GUINT64_FORMAT " (%s): not reading, closed", c->id, c->addr);
         free(m);
-        tc_conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+        drop(c);
         return;
     }
     g_queue_push_tail(&c->out, m);
@@ -310,8 +321,7 @@ static void flush_direct(tc_conn *c)
     }
     if (write_queued(c, true) != 0) {
         tc_info("connection %" G_GUINT64_FORMAT " (%s): write failed, closed", c->id, c->addr);
-        c->close_code = LWS_CLOSE_STATUS_GOINGAWAY;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        drop(c);
         return;
     }
     /* Ask for the callback early, so that the allowance is back before it runs out. */

@@ -11,6 +11,7 @@ another customer's session or the server's health.
 """
 
 import asyncio
+import base64
 import json
 import os
 import random
@@ -493,6 +494,71 @@ async def random_bytes(port):
                 pass
     await asyncio.to_thread(blast)
     return answers.get(b"GET /../../../../etc/passwd HT", b"")
+
+
+@S.test
+async def client_that_does_not_read():
+    """A client that sends requests but never reads the replies fills its socket and then
+    its queue on the server, and is dropped ("not reading") instead of being held in
+    memory; another client meanwhile is served as usual."""
+    loose = S.server(config={"limits": {"messages_per_s": 10000, "message_burst": 100000}},
+                     name="loose")
+    loose.start()
+    bystander = await loose.client()
+    sent, received, ended = await asyncio.to_thread(flood_without_reading, loose.port, 40000)
+    S.check(ended, f"the non-reading client was disconnected ({sent} requests sent, "
+            f"{received} bytes read back afterwards)")
+    S.check(received < sent * 100, "it was not sent every reply", received)
+    S.check_reply(await bystander.request("hello"), "hello", "a bystander is served meanwhile")
+    with open(loose.log_path, errors="replace") as f:
+        S.check("not reading, closed" in f.read(), "the server log says why it was closed")
+
+
+def ws_frame(text):
+    """A masked client text frame (RFC 6455 5.3)."""
+    payload, mask = text.encode(), os.urandom(4)
+    n = len(payload)
+    head = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0xFE]) + n.to_bytes(2, "big"))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def flood_without_reading(port, count):
+    """Upgrades by hand with a 4 KiB receive buffer, sends count requests whose replies are
+    ~150 bytes each without reading any, then reads until the server ends the connection.
+    Returns (sent, bytes read after the flood, whether the connection ended)."""
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect(("127.0.0.1", port))
+    s = tchelper.insecure_ssl().wrap_socket(raw, server_hostname="localhost")
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    sent = 0
+    try:
+        for i in range(count):
+            s.sendall(ws_frame(json.dumps({"type": "hello", "id": f"{i:08d}" + "x" * 56})))
+            sent += 1
+    except OSError:
+        pass
+    received, ended = 0, False
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                ended = True
+                break
+            received += len(chunk)
+    except (ConnectionResetError, ssl.SSLError, BrokenPipeError):
+        ended = True
+    except socket.timeout:
+        pass
+    s.close()
+    return sent, received, ended
 
 
 if __name__ == "__main__":
