@@ -47,8 +47,8 @@ typedef struct {
 typedef struct {
     tc_tx_stream audio, video;
     uint32_t rtx_ssrc;
-    OpusEncoder *enc;
-    tc_tone_gen tone;
+    const struct tc_tone_loop *tone; /* shared, encoded once per frequency */
+    int tone_next;                   /* the loop's next frame */
     int64_t audio_next_us, video_next_us, rtcp_next_us, pli_next_us;
     uint32_t video_seq; /* ours, inside the payload */
     uint32_t frame_no;
