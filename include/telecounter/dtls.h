@@ -36,6 +36,9 @@ typedef enum tc_dtls_state {
 tc_dtls_ctx *tc_dtls_ctx_create(void);
 void tc_dtls_ctx_destroy(tc_dtls_ctx *ctx);
 const uint8_t *tc_dtls_ctx_fingerprint(const tc_dtls_ctx *ctx); /* 32 bytes, sha-256 */
+/* Replaces the use_srtp profiles offered (client) or accepted in order (server),
+ * e.g. "SRTP_AES128_CM_SHA1_80", for connections made afterwards. 0 or -EINVAL. */
+int tc_dtls_ctx_set_srtp_profiles(tc_dtls_ctx *ctx, const char *profiles);
 
 typedef void (*tc_dtls_send_fn)(void *user, const uint8_t *data, size_t len);
 

@@ -15,6 +15,22 @@
  */
 #pragma once
 
+#include <glib.h>
+
 /* Marks the source being dispatched on this thread, if any, as able to recurse.
  * Cheap after the first call for a source; call it from socket callbacks. */
 void tc_loop_let_current_source_recurse(void);
+
+/*
+ * A GLib poll function (g_main_context_set_poll_func) that keeps an epoll set
+ * mirroring the context's descriptors, so that a wake-up costs the kernel
+ * O(ready) instead of O(descriptors): with a leg's socket per call on a media
+ * worker, poll() over every socket was a fixed cost on every packet. For a
+ * context whose descriptors change only where its owner knows it: after
+ * creating descriptors in the context (a closed number can come back for a
+ * new socket, which a mirror cannot tell apart), call tc_loop_epoll_resync()
+ * on the context's thread. Falls back to g_poll when epoll is unavailable.
+ * Thread: the one thread that iterates the context.
+ */
+gint tc_loop_epoll_poll(GPollFD *fds, guint nfds, gint timeout);
+void tc_loop_epoll_resync(void);

@@ -129,6 +129,11 @@ static bool setup_ssl_ctx(tc_dtls_ctx *ctx, EVP_PKEY *key, X509 *cert)
            X509_digest(cert, EVP_sha256(), ctx->fingerprint, &n) == 1 && n == 32;
 }
 
+int tc_dtls_ctx_set_srtp_profiles(tc_dtls_ctx *ctx, const char *profiles)
+{
+    return SSL_CTX_set_tlsext_use_srtp(ctx->ssl_ctx, profiles) == 0 ? 0 : -EINVAL;
+}
+
 tc_dtls_ctx *tc_dtls_ctx_create(void)
 {
     tc_dtls_ctx *ctx = calloc(1, sizeof *ctx);

@@ -592,6 +592,7 @@ tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
     }
     set_remote(leg, p);
     nice_agent_gather_candidates(leg->agent, leg->stream_id);
+    tc_loop_epoll_resync(); /* new sockets: their numbers may be closed ones come back */
     leg->second_timer = every_ms(leg, 1000, on_second);
     if (p->side == TC_SIDE_CUSTOMER && leg->sh->cfg->media_hold_audio)
         leg->hold_timer = every_ms(leg, 20, on_hold_tick);
@@ -604,6 +605,7 @@ void tc_leg_restart(tc_leg *leg, const tc_leg_params *p)
 {
     tc_info("media %" G_GINT64_FORMAT "/%d: ICE restart", leg->session_id, leg->side);
     nice_agent_restart_stream(leg->agent, leg->stream_id);
+    tc_loop_epoll_resync();
     leg->ice_ready = false;
     set_remote(leg, p);
 }

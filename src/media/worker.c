@@ -7,6 +7,7 @@
 #include "media_internal.h"
 
 #include "telecounter/log.h"
+#include "telecounter/loop.h"
 
 #include <stdio.h>
 
@@ -28,6 +29,11 @@ static gpointer run(gpointer data)
 {
     tc_worker *w = data;
     g_main_context_push_thread_default(w->ctx);
+    /* epoll instead of poll over every leg's socket on each wake-up. With
+     * ICE-TCP, libnice opens and closes sockets on its own, which the epoll
+     * mirror would not hear of (see loop.h), so then plain poll it is. */
+    if (!w->shared->cfg->media_ice_tcp)
+        g_main_context_set_poll_func(w->ctx, tc_loop_epoll_poll);
     g_main_loop_run(w->loop);
     /* Legs die on their own thread: their libnice agents belong to this context. */
     g_hash_table_destroy(w->legs);

@@ -78,6 +78,15 @@ tc_peer_env *tc_peer_env_create(GMainLoop *loop)
     env->loop = loop;
     env->ctx = g_main_loop_get_context(loop);
     env->dtls = tc_dtls_ctx_create();
+    /* TC_PEER_SRTP_PROFILES (e.g. SRTP_AES128_CM_SHA1_80): what the peers offer
+     * instead of GCM first, to measure the relay with another profile. */
+    const char *profiles = g_getenv("TC_PEER_SRTP_PROFILES");
+    if (env->dtls && profiles && *profiles &&
+        tc_dtls_ctx_set_srtp_profiles(env->dtls, profiles) != 0) {
+        tc_error("peer: TC_PEER_SRTP_PROFILES=%s is not a list of SRTP profiles", profiles);
+        tc_dtls_ctx_destroy(env->dtls);
+        env->dtls = NULL;
+    }
     void *foreign_loops[1] = {loop};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);

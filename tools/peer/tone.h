@@ -14,10 +14,10 @@
 #define TC_TONE_RATE 48000
 #define TC_TONE_METER_RATE 8000
 #define TC_TONE_WIN 1600 /* 0.2 s at 8 kHz */
-/* Estimates kept: 32 (12.8 s of sound) are plenty for a median, and the
- * Goertzel scans were a fifth of a benchmark's peer CPU; later windows are
- * only counted. */
-#define TC_TONE_MAX_EST 32
+/* Estimates kept: 12 (4.8 s of sound) are plenty for a median, and the
+ * Goertzel scans were a fifth to a quarter of a benchmark's peer CPU; later
+ * windows are only counted. */
+#define TC_TONE_MAX_EST 12
 
 typedef struct {
     double phase, step;

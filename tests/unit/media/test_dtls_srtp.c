@@ -141,6 +141,21 @@ static void test_wrong_fingerprint_fails(void **state)
     assert_int_equal(tc_dtls_srtp_keys(p->server, &prof, a, b), -EINVAL);
 }
 
+/* A client that offers only AES-CM gets AES-CM from a server that prefers GCM. */
+static void test_client_limited_to_aes_cm(void **state)
+{
+    pair *p = *state;
+    assert_int_equal(tc_dtls_ctx_set_srtp_profiles(p->client_ctx, "SRTP_NONSENSE"), -EINVAL);
+    assert_int_equal(tc_dtls_ctx_set_srtp_profiles(p->client_ctx, "SRTP_AES128_CM_SHA1_80"), 0);
+    handshake(p, tc_dtls_ctx_fingerprint(p->client_ctx), tc_dtls_ctx_fingerprint(p->server_ctx));
+    tc_srtp_profile ps, pc;
+    uint8_t a[TC_SRTP_MAX_KEY_SALT], b[TC_SRTP_MAX_KEY_SALT];
+    assert_int_equal(tc_dtls_srtp_keys(p->server, &ps, a, b), 0);
+    assert_int_equal(tc_dtls_srtp_keys(p->client, &pc, a, b), 0);
+    assert_int_equal(ps, TC_SRTP_AES128_CM_SHA1_80);
+    assert_int_equal(pc, TC_SRTP_AES128_CM_SHA1_80);
+}
+
 static void test_garbage_does_not_crash(void **state)
 {
     pair *p = *state;
@@ -160,6 +175,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handshake_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_fingerprint_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_limited_to_aes_cm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_does_not_crash, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
