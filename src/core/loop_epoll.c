@@ -14,8 +14,9 @@
  * descriptors in the context (a media worker: whenever it makes a leg), and
  * the next call rebuilds the set from scratch.
  *
- * State is per thread: a context's poll function runs on the thread that
- * iterates it, and each thread that uses this iterates one context.
+ * State is per thread (freed when the thread ends): a context's poll function
+ * runs on the thread that iterates it, and each thread that uses this iterates
+ * one context.
  */
 #include "telecounter/loop.h"
 
@@ -49,7 +50,20 @@ typedef struct epoll_state {
     int cap_events;
 } epoll_state;
 
-static __thread epoll_state *state;
+static void state_free(gpointer p)
+{
+    epoll_state *s = p;
+    if (s->epfd >= 0)
+        close(s->epfd);
+    free(s->slots);
+    free(s->listed);
+    free(s->next);
+    free(s->events);
+    free(s);
+}
+
+/* Freed when its thread exits. */
+static GPrivate state_key = G_PRIVATE_INIT(state_free);
 
 /* Makes *p hold at least need elements (new ones zeroed). */
 static bool grow(void **p, size_t elem, int *cap, int need)
@@ -83,8 +97,9 @@ static void forget_all(epoll_state *s)
 
 void tc_loop_epoll_resync(void)
 {
-    if (state)
-        state->stale = true;
+    epoll_state *s = g_private_get(&state_key);
+    if (s)
+        s->stale = true;
 }
 
 /* Indexes this call's entries by descriptor; false when out of memory. */
@@ -176,14 +191,13 @@ static int report(epoll_state *s, GPollFD *fds, int fd, unsigned events)
 
 static epoll_state *state_get(void)
 {
-    if (!state) {
-        state = calloc(1, sizeof *state);
-        if (state) {
-            state->epfd = -1;
-            state->stale = true;
-        }
+    epoll_state *s = g_private_get(&state_key);
+    if (!s && (s = calloc(1, sizeof *s)) != NULL) {
+        s->epfd = -1;
+        s->stale = true;
+        g_private_set(&state_key, s);
     }
-    return state;
+    return s;
 }
 
 gint tc_loop_epoll_poll(GPollFD *fds, guint nfds, gint timeout)

@@ -528,7 +528,9 @@ def flood_without_reading(port, count):
     Returns (sent, bytes read after the flood, whether the connection ended)."""
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.settimeout(10)
+    # Long enough for a sanitizer build to read 40,000 requests: the replies must outgrow
+    # the kernel's buffers (up to 4 MiB of send buffer) before the server gives up on us.
+    raw.settimeout(60)
     raw.connect(("127.0.0.1", port))
     s = tchelper.insecure_ssl().wrap_socket(raw, server_hostname="localhost")
     key = base64.b64encode(os.urandom(16)).decode()
@@ -546,6 +548,7 @@ def flood_without_reading(port, count):
     except OSError:
         pass
     received, ended = 0, False
+    s.settimeout(10)
     try:
         while True:
             chunk = s.recv(65536)
