@@ -41,6 +41,7 @@
  * starts, ended by its PID. Everything it made lives in one temp dir,
  * removed at the end (unless --keep).
  */
+#include "peer/host.h"
 #include "peer/peer.h"
 
 #include "telecounter/log.h"
@@ -49,14 +50,11 @@
 #include <getopt.h>
 #include <glib/gstdio.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,86 +111,6 @@ struct bench {
 static int64_t now_us(void)
 {
     return g_get_monotonic_time();
-}
-
-static void pin_to(pid_t pid, int cpu)
-{
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (sched_setaffinity(pid, sizeof set, &set) != 0)
-        fprintf(stderr, "bench: cannot pin %d to CPU %d: %s\n", (int)pid, cpu, strerror(errno));
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
-static bool port_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-/* utime + stime of pid, in clock ticks; 0 if unreadable. */
-static uint64_t proc_cpu_ticks(pid_t pid)
-{
-    char path[64], *text = NULL;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return 0;
-    const char *p = strrchr(text, ')'); /* comm may hold spaces */
-    unsigned long long ut = 0, st = 0;
-    if (p)
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st);
-    g_free(text);
-    return ut + st;
-}
-
-/* Busy and total jiffies of one CPU from /proc/stat. */
-static void cpu_jiffies(int cpu, uint64_t *busy, uint64_t *total)
-{
-    char *text = NULL, key[16];
-    *busy = *total = 0;
-    if (!g_file_get_contents("/proc/stat", &text, NULL, NULL))
-        return;
-    snprintf(key, sizeof key, "\ncpu%d ", cpu);
-    const char *p = strstr(text, key);
-    unsigned long long v[8] = {0};
-    if (p && sscanf(p + strlen(key), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                    &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
-        *busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-        *total = *busy + v[3] + v[4];
-    }
-    g_free(text);
-}
-
-static long proc_rss_kib(pid_t pid)
-{
-    char path[64], *text = NULL;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    if (!g_file_get_contents(path, &text, NULL, NULL))
-        return -1;
-    const char *p = strstr(text, "VmRSS:");
-    long kib = p ? strtol(p + 6, NULL, 10) : -1;
-    g_free(text);
-    return kib;
 }
 
 static int run(char **argv, char **envp)
@@ -292,7 +210,7 @@ static int start_server(bench *b, int port)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        pin_to(0, b->o.server_cpu); /* as `taskset -c N` would */
+        tc_host_pin(0, b->o.server_cpu); /* as `taskset -c N` would */
         FILE *f = freopen(logp, "a", stderr);
         if (f)
             dup2(fileno(stderr), STDOUT_FILENO);
@@ -311,7 +229,7 @@ static int start_server(bench *b, int port)
             fprintf(stderr, "bench: the server exited at start (see %s/server.log)\n", b->tmp);
             return -1;
         }
-        if (port_open(port))
+        if (tc_host_port_open(port))
             return 0;
         g_usleep(100000);
     }
@@ -423,7 +341,7 @@ static gboolean on_tick(gpointer data)
         /* Customers first: each joins and offers, and its media session exists on the
          * server before an agent accepts (see "relay: a lost bridge" in the header). */
         if (b->started_customers == 0 && !b->rss0_kib) {
-            b->rss0_kib = proc_rss_kib(b->server);
+            b->rss0_kib = tc_host_rss_kib(b->server);
             fprintf(stderr, "bench: server VmRSS %ld KiB with no call\n", b->rss0_kib);
         }
         if (b->started_customers < b->o.calls &&
@@ -460,22 +378,22 @@ static gboolean on_tick(gpointer data)
     case PH_WARMUP:
         if (in_phase_ms >= (int64_t)b->o.warmup_s * 1000) {
             snapshot_all(b);
-            b->cpu0_ticks = proc_cpu_ticks(b->server);
+            b->cpu0_ticks = tc_host_cpu_ticks(b->server);
             getrusage(RUSAGE_SELF, &b->ru0);
-            cpu_jiffies(b->o.server_cpu, &b->cpu_busy0[0], &b->cpu_total0[0]);
-            cpu_jiffies(b->o.peer_cpu, &b->cpu_busy0[1], &b->cpu_total0[1]);
+            tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy0[0], &b->cpu_total0[0]);
+            tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy0[1], &b->cpu_total0[1]);
             b->win0_us = now_us();
             enter(b, PH_WINDOW);
         }
         break;
     case PH_WINDOW:
         if (in_phase_ms >= (int64_t)b->o.duration_s * 500 && !b->rss_kib)
-            b->rss_kib = proc_rss_kib(b->server);
+            b->rss_kib = tc_host_rss_kib(b->server);
         if (in_phase_ms >= (int64_t)b->o.duration_s * 1000) {
-            b->cpu1_ticks = proc_cpu_ticks(b->server);
+            b->cpu1_ticks = tc_host_cpu_ticks(b->server);
             getrusage(RUSAGE_SELF, &b->ru1);
-            cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
-            cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
+            tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
+            tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
             b->win1_us = now_us();
             enter(b, PH_DONE);
             g_main_loop_quit(b->loop);
@@ -492,13 +410,13 @@ static gboolean on_hard_stop(gpointer data)
     bench *b = data;
     fprintf(stderr, "bench: hard time limit reached in phase %d; stopping\n", (int)b->ph);
     if (b->ph == PH_WINDOW) { /* a loop too busy to keep time: report the window so far */
-        b->cpu1_ticks = proc_cpu_ticks(b->server);
+        b->cpu1_ticks = tc_host_cpu_ticks(b->server);
         getrusage(RUSAGE_SELF, &b->ru1);
-        cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
-        cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
+        tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
+        tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
         b->win1_us = now_us();
         if (!b->rss_kib)
-            b->rss_kib = proc_rss_kib(b->server);
+            b->rss_kib = tc_host_rss_kib(b->server);
     } else {
         b->aborted = true;
     }
@@ -772,7 +690,7 @@ int main(int argc, char **argv)
         perror("bench: mkdtemp");
         return 1;
     }
-    int port = free_port();
+    int port = tc_host_free_port();
     snprintf(b.url, sizeof b.url, "wss://127.0.0.1:%d/ws", port);
     fprintf(stderr, "bench: %u calls, %u s window; server on CPU %d, peers on CPU %d; %s\n",
             b.o.calls, b.o.duration_s, b.o.server_cpu, b.o.peer_cpu, b.tmp);
@@ -780,7 +698,7 @@ int main(int argc, char **argv)
     if (write_config(&b, port) != 0 || make_cert(&b) != 0 || add_agents(&b) != 0 ||
         start_server(&b, port) != 0)
         goto out;
-    pin_to(0, b.o.peer_cpu);
+    tc_host_pin(0, b.o.peer_cpu);
     b.loop = g_main_loop_new(NULL, FALSE);
     b.env = tc_peer_env_create(b.loop);
     if (!b.env)
