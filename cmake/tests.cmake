@@ -1,9 +1,9 @@
-# Test suites, by CTest label (see docs/testing.md):
+# Test suites, by CTest label (README.md, "Testing"):
 #   unit         tests/unit/<area>/test_<mod>.c, cmocka, one process per file,
 #                linked against that area's library only
 #   fuzz         tests/fuzz/fuzz_<name>.c replaying tests/fuzz/corpus/<name>/
 #   integration  tests/integration/test_*.py against the real binary on loopback
-#   e2e          tests/e2e/*.spec.mjs in Debian's chromium (added by the e2e suite)
+#   e2e          tests/e2e/*.test.mjs in Debian's chromium (cmake/e2e.cmake)
 
 if(CMOCKA_FOUND)
   file(GLOB TC_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/*/test_*.c)
