@@ -7,69 +7,23 @@
 //   node --test pages-a11y-customer.test.mjs        (as root; TC_BINARY, TC_ADMIN)
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
 
-import { PagesEnv, agentLogin, axeScan, customerJoin, note, opsLogin, serious, sleep, openCustomer } from './lib/pages-harness.mjs';
+import { openCustomer } from './lib/pages-harness.mjs';
+import { WIDTHS, a11ySuite } from './lib/a11y.mjs';
 
-const AGENT = { username: 'e2e.a11y', name: 'Access Agent', role: 'agent', skills: ['id_check', 'broadband', 'urgent_sim'] };
-const OPS = { username: 'e2e.a11y.ops', name: 'Access Ops', role: 'ops', skills: [] };
-const WIDTHS = [{ width: 360, height: 780 }, { width: 1280, height: 860 }];
-let env;
-const report = {};
-
-function step(name, fn, timeout = 60000) {
-    test(name, { timeout }, async () => {
-        try {
-            await fn();
-        } catch (e) {
-            if (env) env.failed = true;
-            throw e;
-        }
-    });
-}
-
-// Scans the page as it is, then takes both screenshots; fails on serious/critical findings.
-async function check(page, label) {
-    const v = await axeScan(page);
-    report[label] = v;
-    for (const vp of WIDTHS) {
-        await page.setViewportSize(vp);
-        await sleep(150);
-        await env.shot(page, `${label}-${vp.width}.png`);
-        // No horizontal scrolling at any width (reflow).
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-        const culprits = overflow > 1 ? await page.evaluate(() => [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && e.getClientRects().length && !e.closest('.table-wrap'))
-            .slice(0, 6).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)) : [];
-        assert.ok(overflow <= 1, `${label} at ${vp.width}px scrolls sideways by ${overflow}px: ${culprits.join(' ')}`);
-    }
-    const bad = serious(v);
-    if (v.length) note(`${label}: ${v.map((x) => `${x.id}(${x.impact})`).join(', ')}`);
-    assert.deepEqual(bad.map((x) => ({ id: x.id, impact: x.impact, help: x.help, nodes: x.nodes })), [],
-        `${label}: serious/critical accessibility violations`);
-}
-
-before(async () => {
-    env = await PagesEnv.start('a11y-customer', { accounts: [AGENT, OPS] });
-}, { timeout: 60000 });
-
-after(async () => {
-    fs.writeFileSync(path.join(env.art, 'axe-report.json'), JSON.stringify(report, null, 2));
-    await env.cleanup();
-});
+const suite = a11ySuite('a11y-customer');
+const { step, check } = suite;
 
 step('landing page /', async () => {
-    const p = await env.page('home');
-    await p.goto(`${env.origin}/`, { waitUntil: 'load' });
+    const p = await suite.env.page('home');
+    await p.goto(`${suite.env.origin}/`, { waitUntil: 'load' });
     await p.waitForFunction(() => document.querySelector('h1').textContent.trim().length > 0);
     await check(p, 'home');
 });
 
 step('customer: start, devices, consent, waiting (en) and the start page in zh-CN', async () => {
-    const p = await env.page('customer');
-    await openCustomer(p, `${env.origin}/join/?desk=id_check`);
+    const p = await suite.env.page('customer');
+    await openCustomer(p, `${suite.env.origin}/join/?desk=id_check`);
     await p.waitForSelector('#browser-result .notice');
     await check(p, 'customer-start');
     await p.click('#to-devices');
@@ -91,8 +45,8 @@ step('customer: start, devices, consent, waiting (en) and the start page in zh-C
 });
 
 step('customer: invalid invite code page', async () => {
-    const p = await env.page('badcode');
-    await openCustomer(p, `${env.origin}/i/ABCD-EFGH-JKMN`);
+    const p = await suite.env.page('badcode');
+    await openCustomer(p, `${suite.env.origin}/i/ABCD-EFGH-JKMN`);
     await p.click('#to-devices');
     await p.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
     await p.click('#devices-ok');
@@ -101,8 +55,8 @@ step('customer: invalid invite code page', async () => {
 });
 
 step('customer: keyboard only (Tab, Space, Enter) reaches the queue', async () => {
-    const p = await env.page('keyboard', { viewport: WIDTHS[0] });
-    await openCustomer(p, `${env.origin}/join`);
+    const p = await suite.env.page('keyboard', { viewport: WIDTHS[0] });
+    await openCustomer(p, `${suite.env.origin}/join`);
     await p.waitForSelector('#browser-result .notice');
     // First Tab: the skip link.
     await p.keyboard.press('Tab');

@@ -5,68 +5,21 @@
 //
 //   node --test pages-a11y-staff.test.mjs        (as root; TC_BINARY, TC_ADMIN)
 
-import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
 
-import { PagesEnv, agentLogin, axeScan, customerJoin, note, opsLogin, serious, sleep } from './lib/pages-harness.mjs';
+import { agentLogin, customerJoin, opsLogin, sleep } from './lib/pages-harness.mjs';
+import { AGENT, OPS, WIDTHS, a11ySuite } from './lib/a11y.mjs';
 
-const AGENT = { username: 'e2e.a11y', name: 'Access Agent', role: 'agent', skills: ['id_check', 'broadband', 'urgent_sim'] };
-const OPS = { username: 'e2e.a11y.ops', name: 'Access Ops', role: 'ops', skills: [] };
-const WIDTHS = [{ width: 360, height: 780 }, { width: 1280, height: 860 }];
-let env;
-const report = {};
-
-function step(name, fn, timeout = 60000) {
-    test(name, { timeout }, async () => {
-        try {
-            await fn();
-        } catch (e) {
-            if (env) env.failed = true;
-            throw e;
-        }
-    });
-}
-
-// Scans the page as it is, then takes both screenshots; fails on serious/critical findings.
-async function check(page, label) {
-    const v = await axeScan(page);
-    report[label] = v;
-    for (const vp of WIDTHS) {
-        await page.setViewportSize(vp);
-        await sleep(150);
-        await env.shot(page, `${label}-${vp.width}.png`);
-        // No horizontal scrolling at any width (reflow).
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-        const culprits = overflow > 1 ? await page.evaluate(() => [...document.querySelectorAll('body *')]
-            .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && e.getClientRects().length && !e.closest('.table-wrap'))
-            .slice(0, 6).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)) : [];
-        assert.ok(overflow <= 1, `${label} at ${vp.width}px scrolls sideways by ${overflow}px: ${culprits.join(' ')}`);
-    }
-    const bad = serious(v);
-    if (v.length) note(`${label}: ${v.map((x) => `${x.id}(${x.impact})`).join(', ')}`);
-    assert.deepEqual(bad.map((x) => ({ id: x.id, impact: x.impact, help: x.help, nodes: x.nodes })), [],
-        `${label}: serious/critical accessibility violations`);
-}
-
-before(async () => {
-    env = await PagesEnv.start('a11y-staff', { accounts: [AGENT, OPS] });
-}, { timeout: 60000 });
-
-after(async () => {
-    fs.writeFileSync(path.join(env.art, 'axe-report.json'), JSON.stringify(report, null, 2));
-    await env.cleanup();
-});
+const suite = a11ySuite('a11y-staff');
+const { step, check } = suite;
 
 step('agent: sign-in, console with an invite and a queue', async () => {
-    const p = await env.page('agent');
-    await p.goto(`${env.origin}/agent`, { waitUntil: 'load' });
+    const p = await suite.env.page('agent');
+    await p.goto(`${suite.env.origin}/agent`, { waitUntil: 'load' });
     await p.waitForFunction(() => document.querySelector('#h-login').textContent.trim().length > 0);
     await check(p, 'agent-login');
-    await agentLogin(p, env.origin, AGENT.username);
-    const c = await env.page('queued', { viewport: WIDTHS[0] });
-    await customerJoin(c, env.origin, 'broadband');
+    await agentLogin(p, suite.env.origin, AGENT.username);
+    const c = await suite.env.page('queued', { viewport: WIDTHS[0] });
+    await customerJoin(c, suite.env.origin, 'broadband');
     await p.fill('#inv-case', 'A11Y-1');
     await p.click('#invite-btn');
     await p.waitForSelector('#invite-result:not([hidden])');
@@ -79,11 +32,11 @@ step('agent: sign-in, console with an invite and a queue', async () => {
 });
 
 step('ops: sign-in and the dashboard', async () => {
-    const p = await env.page('ops');
-    await p.goto(`${env.origin}/ops`, { waitUntil: 'load' });
+    const p = await suite.env.page('ops');
+    await p.goto(`${suite.env.origin}/ops`, { waitUntil: 'load' });
     await p.waitForFunction(() => document.querySelector('#h-login').textContent.trim().length > 0);
     await check(p, 'ops-login');
-    await opsLogin(p, env.origin, OPS.username);
+    await opsLogin(p, suite.env.origin, OPS.username);
     await p.waitForSelector('[data-kpi="sessions"]');
     await check(p, 'ops-dashboard');
     await p.selectOption('select[data-lang-switch]', 'zh-CN');

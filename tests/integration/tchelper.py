@@ -727,3 +727,44 @@ def session_row(rows, session_id):
 
 async def sleep(s):
     await asyncio.sleep(s)
+
+
+# --------------------------------------------------------------------------- #
+# the native test peer (tools/testpeer.c)
+# --------------------------------------------------------------------------- #
+
+TESTPEER = os.environ.get("TC_TESTPEER", os.path.join(BUILD_DIR, "tc-testpeer"))
+
+
+def testpeer_result(stdout):
+    """The last JSON line a tc-testpeer printed, or None."""
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+async def run_testpeer(args, env=None, stdin=None, timeout=90, tail_lines=None):
+    """Runs tc-testpeer (our own child, killed by its handle after timeout s) with args and
+    extra environment; the caller's own TC_PEER_* variables are not passed on, so that a
+    test's peers are what the test says. Returns (exit code, result dict or None, stderr:
+    all of it, or its last tail_lines lines)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TC_PEER_")}
+    full_env.update(env or {})
+    proc = await asyncio.create_subprocess_exec(
+        TESTPEER, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=full_env)
+    try:
+        out, err = await asyncio.wait_for(
+            proc.communicate(stdin.encode() if stdin else None), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+    text = err.decode(errors="replace")
+    if tail_lines:
+        text = "\n".join(text.splitlines()[-tail_lines:])
+    return proc.returncode, testpeer_result(out.decode(errors="replace")), text

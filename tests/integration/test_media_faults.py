@@ -30,15 +30,13 @@ Traffic goes only to 127.0.0.1 (`media.loopback = true`; the peers gather on
 
 import asyncio
 import json
-import os
 import re
 import statistics
 import time
 
 import tchelper
-from tchelper import BUILD_DIR, PASSWORD, Suite
+from tchelper import PASSWORD, Suite
 
-PEER = os.environ.get("TC_TESTPEER", os.path.join(BUILD_DIR, "tc-testpeer"))
 AGENT_DELAY_S = 1.5
 PLAIN_RTP = 20          # test 2
 BAD_RTCP = 5            # test 3: compounds per kind
@@ -56,32 +54,7 @@ state = {}
 # helpers
 # --------------------------------------------------------------------------- #
 
-def result_line(stdout):
-    """The last JSON line a tc-testpeer printed, or None."""
-    for line in reversed(stdout.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return None
-    return None
-
-
-async def run_peer(args, env=None, stdin=None, timeout=90):
-    """Runs tc-testpeer; returns (exit code, result dict or None, stderr text)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TC_PEER_")}
-    full_env.update(env or {})
-    proc = await asyncio.create_subprocess_exec(
-        PEER, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=full_env)
-    try:
-        out, err = await asyncio.wait_for(
-            proc.communicate(stdin.encode() if stdin else None), timeout)
-    except asyncio.TimeoutError:
-        proc.kill()  # our own child, by its handle
-        out, err = await proc.communicate()
-    return proc.returncode, result_line(out.decode(errors="replace")), err.decode(errors="replace")
+run_peer = tchelper.run_testpeer
 
 
 def tail(text, n=12):

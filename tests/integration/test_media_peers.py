@@ -16,44 +16,19 @@ remote candidate that is not loopback.
 
 import asyncio
 import json
-import os
-import subprocess
 
 import tchelper
-from tchelper import BUILD_DIR, PASSWORD, Suite
+from tchelper import PASSWORD, Suite
 
-PEER = os.environ.get("TC_TESTPEER", os.path.join(BUILD_DIR, "tc-testpeer"))
 DURATION_S = 8
 
 suite = Suite("media peers")
 state = {}
 
 
-def result_line(stdout):
-    """The last JSON line a tc-testpeer printed, or None."""
-    for line in reversed(stdout.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return None
-    return None
-
-
-async def run_peer(args, stdin=None, timeout=90):
-    """Runs tc-testpeer with args; returns (exit code, result dict, stderr tail)."""
-    proc = await asyncio.create_subprocess_exec(
-        PEER, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
-    try:
-        out, err = await asyncio.wait_for(
-            proc.communicate(stdin.encode() if stdin else None), timeout)
-    except asyncio.TimeoutError:
-        proc.kill()  # our own child, by its handle
-        out, err = await proc.communicate()
-    tail = "\n".join(err.decode(errors="replace").splitlines()[-15:])
-    return proc.returncode, result_line(out.decode(errors="replace")), tail
+def run_peer(args, stdin=None, timeout=90):
+    """tc-testpeer with args; (exit code, result dict, the last 15 lines of its stderr)."""
+    return tchelper.run_testpeer(args, stdin=stdin, timeout=timeout, tail_lines=15)
 
 
 def summary(r):

@@ -29,48 +29,18 @@ only to 127.0.0.1 (`media.loopback = true`; the peers gather on 127.0.0.1).
 
 import asyncio
 import json
-import os
 import re
 
 import tchelper
-from tchelper import BUILD_DIR, PASSWORD, Suite
+from tchelper import PASSWORD, Suite
 
-PEER = os.environ.get("TC_TESTPEER", os.path.join(BUILD_DIR, "tc-testpeer"))
 AGENT_DELAY_S = 1.5
 
 suite = Suite("media reconnect")
 state = {}
 
 
-def result_line(stdout):
-    """The last JSON line a tc-testpeer printed, or None."""
-    for line in reversed(stdout.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return None
-    return None
-
-
-async def run_peer(args, env=None, stdin=None, timeout=90):
-    """Runs tc-testpeer with args and extra environment; returns (exit code, result, stderr)."""
-    full_env = dict(os.environ)
-    for k in list(full_env):
-        if k.startswith("TC_PEER_"):
-            del full_env[k]
-    full_env.update(env or {})
-    proc = await asyncio.create_subprocess_exec(
-        PEER, *args, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=full_env)
-    try:
-        out, err = await asyncio.wait_for(
-            proc.communicate(stdin.encode() if stdin else None), timeout)
-    except asyncio.TimeoutError:
-        proc.kill()  # our own child, by its handle
-        out, err = await proc.communicate()
-    return proc.returncode, result_line(out.decode(errors="replace")), err.decode(errors="replace")
+run_peer = tchelper.run_testpeer
 
 
 def summary(r):
