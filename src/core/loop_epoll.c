@@ -44,7 +44,8 @@ typedef struct epoll_state {
     int n_slots;
     int *listed; /* descriptors in the set or not pollable */
     int n_listed, cap_listed;
-    int *next; /* per array entry: the next entry with the same descriptor */
+    int n_not_pollable; /* of the listed */
+    int *next;          /* per array entry: the next entry with the same descriptor */
     guint cap_next;
     struct epoll_event *events;
     int cap_events;
@@ -92,6 +93,7 @@ static void forget_all(epoll_state *s)
         sl->registered = sl->not_pollable = false;
     }
     s->n_listed = 0;
+    s->n_not_pollable = 0;
     s->stale = false;
 }
 
@@ -161,6 +163,7 @@ static void sync_set(epoll_state *s, GPollFD *fds, guint nfds)
             sl->registered_events = sl->want;
         } else if (errno == EPERM) {
             sl->not_pollable = true; /* poll() calls a regular file always ready */
+            s->n_not_pollable++;
             add_listed(s, fd);
         }
     }
@@ -173,6 +176,7 @@ static void sync_set(epoll_state *s, GPollFD *fds, guint nfds)
         }
         if (sl->registered)
             epoll_ctl(s->epfd, EPOLL_CTL_DEL, fd, NULL); /* fails if it was closed: fine */
+        s->n_not_pollable -= sl->not_pollable;
         sl->registered = sl->not_pollable = false;
         s->listed[k] = s->listed[--s->n_listed];
     }
@@ -211,9 +215,7 @@ gint tc_loop_epoll_poll(GPollFD *fds, guint nfds, gint timeout)
     if (s->epfd < 0 || !index_entries(s, fds, nfds))
         return g_poll(fds, nfds, timeout);
     sync_set(s, fds, nfds);
-    bool any_always = false;
-    for (int k = 0; k < s->n_listed && !any_always; k++)
-        any_always = s->slots[s->listed[k]].not_pollable;
+    bool any_always = s->n_not_pollable > 0;
     if (!grow((void **)&s->events, sizeof *s->events, &s->cap_events, s->n_listed + 1))
         return g_poll(fds, nfds, timeout);
     int n = epoll_wait(s->epfd, s->events, s->cap_events, any_always ? 0 : timeout);
