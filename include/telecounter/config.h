@@ -67,6 +67,7 @@ typedef struct tc_config {
     char media_video_codecs[128];
     int media_max_bitrate_bps; /* REMB forwarded to senders is capped here */
     int media_grace_s;         /* a leg whose ICE failed or consent expired ends after this */
+    int media_nack_buffer_kib; /* per outgoing video stream, for answering NACKs */
     bool media_hold_audio;     /* play hold audio to queued customers */
 } tc_config;
 

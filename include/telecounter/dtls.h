@@ -53,6 +53,17 @@ void tc_dtls_start(tc_dtls *d);
 /* Feeds one received DTLS datagram; returns the state after it. */
 tc_dtls_state tc_dtls_feed(tc_dtls *d, const uint8_t *p, size_t len);
 tc_dtls_state tc_dtls_state_of(const tc_dtls *d);
+/* Frees the OpenSSL state of a connected handshake (some 40 KiB a leg: the
+ * SSL, its record buffers and the handshake buffer DTLS keeps for
+ * retransmissions). Call it only once the peer has proved it holds our last
+ * flight (its first authenticated SRTP packet does), so that no flight of ours
+ * can be needed again. Afterwards tc_dtls_feed only looks at record headers:
+ * an alert record (content type 21; post-handshake, only a closing alert)
+ * means CLOSED, anything else is ignored; tc_dtls_srtp_keys fails. Does
+ * nothing unless CONNECTED. */
+void tc_dtls_release(tc_dtls *d);
+bool tc_dtls_released(const tc_dtls *d);
+
 /* Milliseconds until the retransmission timer fires, or -1 when none runs. */
 int tc_dtls_timeout_ms(tc_dtls *d);
 tc_dtls_state tc_dtls_on_timeout(tc_dtls *d);

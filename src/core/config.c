@@ -81,6 +81,7 @@ void tc_config_defaults(tc_config *cfg)
     copy(cfg->media_video_codecs, sizeof cfg->media_video_codecs, "VP8,H264");
     cfg->media_max_bitrate_bps = 2500000;
     cfg->media_grace_s = 15;
+    cfg->media_nack_buffer_kib = 64;
     cfg->media_hold_audio = true;
 }
 
@@ -117,6 +118,7 @@ static const int_key int_keys[] = {
     INT_KEY("media", "port_max", media_port_max, 0, 65535),
     INT_KEY("media", "max_bitrate_bps", media_max_bitrate_bps, 50000, 100000000),
     INT_KEY("media", "grace_s", media_grace_s, 1, 600),
+    INT_KEY("media", "nack_buffer_kib", media_nack_buffer_kib, 2, 4096),
 };
 
 typedef struct str_key {

@@ -208,8 +208,31 @@ void tc_dtls_destroy(tc_dtls *d)
 {
     if (!d)
         return;
-    SSL_free(d->ssl); /* frees both BIOs */
+    SSL_free(d->ssl); /* frees both BIOs; NULL once released */
     free(d);
+}
+
+void tc_dtls_release(tc_dtls *d)
+{
+    if (d->state != TC_DTLS_CONNECTED || !d->ssl)
+        return;
+    SSL_free(d->ssl);
+    d->ssl = NULL;
+    d->in = NULL;
+}
+
+bool tc_dtls_released(const tc_dtls *d)
+{
+    return !d->ssl;
+}
+
+/* After release: the record's content type is in the clear (RFC 6347 4.1). */
+static tc_dtls_state feed_released(tc_dtls *d, const uint8_t *p, size_t len)
+{
+    enum { CONTENT_TYPE_ALERT = 21, RECORD_HEADER_LEN = 13 };
+    if (len >= RECORD_HEADER_LEN && p[0] == CONTENT_TYPE_ALERT)
+        d->state = TC_DTLS_CLOSED;
+    return d->state;
 }
 
 static bool peer_matches_cert(const tc_dtls *d, X509 *cert)
@@ -264,6 +287,8 @@ tc_dtls_state tc_dtls_feed(tc_dtls *d, const uint8_t *p, size_t len)
 {
     if (d->state == TC_DTLS_FAILED || d->state == TC_DTLS_CLOSED)
         return d->state;
+    if (!d->ssl)
+        return feed_released(d, p, len);
     BIO_write(d->in, p, (int)len);
     step(d);
     /* Whatever was not consumed (a broken record) must not poison the next. */
@@ -279,7 +304,7 @@ tc_dtls_state tc_dtls_state_of(const tc_dtls *d)
 int tc_dtls_timeout_ms(tc_dtls *d)
 {
     struct timeval tv;
-    if (d->state != TC_DTLS_HANDSHAKING || DTLSv1_get_timeout(d->ssl, &tv) != 1)
+    if (d->state != TC_DTLS_HANDSHAKING || !d->ssl || DTLSv1_get_timeout(d->ssl, &tv) != 1)
         return -1;
     return (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
 }
@@ -294,7 +319,7 @@ tc_dtls_state tc_dtls_on_timeout(tc_dtls *d)
 int tc_dtls_srtp_keys(tc_dtls *d, tc_srtp_profile *profile, uint8_t local[TC_SRTP_MAX_KEY_SALT],
                       uint8_t remote[TC_SRTP_MAX_KEY_SALT])
 {
-    SRTP_PROTECTION_PROFILE *p = SSL_get_selected_srtp_profile(d->ssl);
+    SRTP_PROTECTION_PROFILE *p = d->ssl ? SSL_get_selected_srtp_profile(d->ssl) : NULL;
     if (d->state != TC_DTLS_CONNECTED || !p)
         return -EINVAL;
     *profile = (tc_srtp_profile)p->id;

@@ -3,6 +3,8 @@
  *
  *   libnice (ICE, one component: BUNDLE + rtcp-mux) -> first byte (RFC 7983)
  *     DTLS      -> tc_dtls; when it connects and the fingerprint matched, SRTP
+ *                  (its OpenSSL state is freed at the peer's first authenticated
+ *                  packet; only a closing alert is looked for afterwards)
  *     RTP/RTCP  -> SRTP unprotect -> relay.c to the partner leg (if bridged)
  *
  * Nothing is forwarded, and nothing but DTLS is accepted, before the
@@ -310,6 +312,9 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
         leg->stats.rx_dropped++;
         return;
     }
+    /* An authenticated packet: the peer has our last flight, so the DTLS
+     * state can go (idempotent; a pointer test once done). */
+    tc_dtls_release(leg->dtls);
     tc_leg *to = leg->partner && tc_leg_connected(leg->partner) ? leg->partner : NULL;
     rc =
         kind == TC_DEMUX_RTP ? tc_relay_on_rtp(leg, to, pkt, n) : tc_relay_on_rtcp(leg, to, pkt, n);
@@ -550,7 +555,8 @@ static void set_streams(tc_leg *leg, const tc_leg_params *p)
         s->out_ssrc = p->ssrc[i];
         s->out_rtx_ssrc = p->rtx_ssrc[i];
         if (s->accepted && s->kind == TC_SDP_VIDEO)
-            s->sent = tc_rtx_buffer_create(TC_RTX_SLOTS, TC_MAX_PACKET);
+            s->sent = tc_rtx_buffer_create(TC_RTX_SLOTS, TC_MAX_PACKET,
+                                           (size_t)leg->sh->cfg->media_nack_buffer_kib * 1024);
     }
     learn_extmaps(leg, offer);
 }

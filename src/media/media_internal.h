@@ -102,9 +102,10 @@ typedef struct tc_relay_stream {
     uint8_t peer_fraction_lost;
 } tc_relay_stream;
 
-/* Packets kept per outgoing video stream for retransmission: about 0.45 s at
- * 1.5 Mbps (NACKs come within a round trip), 96 KiB a stream. */
-#define TC_RTX_SLOTS 64
+/* Packets indexed per outgoing video stream for retransmission; the bytes
+ * kept are media.nack_buffer_kib (whichever fills first evicts). 128 slots
+ * cover 64 KiB of full-size video packets with room to spare. */
+#define TC_RTX_SLOTS 128
 
 /* A packet from leg `from`, already unprotected, in a TC_PACKET_CAP buffer; to is
  * the connected partner or NULL. Returns -EINVAL when the packet is malformed

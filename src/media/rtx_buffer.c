@@ -1,4 +1,4 @@
-/* rtx_buffer: preallocated ring of sent RTP packets; see rtx_buffer.h. */
+/* rtx_buffer: packets packed in a preallocated byte store; see rtx_buffer.h. */
 #include "telecounter/rtx_buffer.h"
 
 #include <errno.h>
@@ -6,33 +6,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TC_RTX_BUFFER_MAX_BYTES (64u << 20)
+
 typedef struct {
+    uint64_t pos; /* where in the byte stream put has written the packet */
     uint16_t seq;
     uint16_t len; /* 0 = empty */
 } slot;
 
 struct tc_rtx_buffer {
-    size_t capacity;
+    size_t capacity; /* slots */
     size_t max_packet_len;
+    size_t bytes;    /* size of data */
     bool any;        /* has anything been put since create or clear */
     uint16_t newest; /* valid when any */
+    uint64_t head;   /* bytes ever written (skipped tails included); data[head % bytes] is next */
     slot *slots;
-    uint8_t *data; /* capacity * max_packet_len bytes, one block */
+    uint8_t *data;
 };
 
-tc_rtx_buffer *tc_rtx_buffer_create(size_t capacity, size_t max_packet_len)
+tc_rtx_buffer *tc_rtx_buffer_create(size_t capacity, size_t max_packet_len, size_t bytes)
 {
     if (capacity == 0 || capacity > 32768 || (capacity & (capacity - 1)) != 0)
         return NULL;
     if (max_packet_len == 0 || max_packet_len > UINT16_MAX)
+        return NULL;
+    if (bytes < max_packet_len || bytes > TC_RTX_BUFFER_MAX_BYTES)
         return NULL;
     tc_rtx_buffer *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
     b->capacity = capacity;
     b->max_packet_len = max_packet_len;
+    b->bytes = bytes;
     b->slots = calloc(capacity, sizeof *b->slots);
-    b->data = malloc(capacity * max_packet_len);
+    b->data = malloc(bytes);
     if (!b->slots || !b->data) {
         tc_rtx_buffer_destroy(b);
         return NULL;
@@ -93,10 +101,17 @@ int tc_rtx_buffer_put(tc_rtx_buffer *b, uint16_t seq, const uint8_t *data, size_
         b->newest = seq;
         b->any = true;
     }
-    size_t i = seq & (b->capacity - 1);
-    memcpy(b->data + i * b->max_packet_len, data, len);
-    b->slots[i].seq = seq;
-    b->slots[i].len = (uint16_t)len;
+    size_t at = (size_t)(b->head % b->bytes);
+    if (at + len > b->bytes) { /* no room before the end: start over at 0 */
+        b->head += b->bytes - at;
+        at = 0;
+    }
+    memcpy(b->data + at, data, len);
+    slot *s = &b->slots[seq & (b->capacity - 1)];
+    s->pos = b->head;
+    s->seq = seq;
+    s->len = (uint16_t)len;
+    b->head += len;
     return 0;
 }
 
@@ -104,10 +119,13 @@ int tc_rtx_buffer_get(const tc_rtx_buffer *b, uint16_t seq, const uint8_t **data
 {
     if (!b->any || behind(b, seq) >= b->capacity)
         return -ENOENT;
-    size_t i = seq & (b->capacity - 1);
-    if (b->slots[i].len == 0 || b->slots[i].seq != seq)
+    const slot *s = &b->slots[seq & (b->capacity - 1)];
+    if (s->len == 0 || s->seq != seq)
         return -ENOENT;
-    *data = b->data + i * b->max_packet_len;
-    *len = b->slots[i].len;
+    /* Still intact only if nothing written since has come round to it. */
+    if (b->head - s->pos > b->bytes)
+        return -ENOENT;
+    *data = b->data + s->pos % b->bytes;
+    *len = s->len;
     return 0;
 }

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert(copy);
     memcpy(copy, data, size);
     rewrite(copy, size, &h);
-    tc_rtx_buffer *b = tc_rtx_buffer_create(8, 1500);
+    tc_rtx_buffer *b = tc_rtx_buffer_create(8, 1500, 4000);
     assert(b);
     const uint8_t *got;
     size_t got_len;

@@ -1,7 +1,8 @@
 /*
  * Two tc_dtls ends joined back to back in memory: the handshake completes, the
  * exported SRTP keys pair up crosswise, SRTP packets pass between the ends, and
- * a peer whose certificate does not match its announced fingerprint fails.
+ * a peer whose certificate does not match its announced fingerprint fails, and a
+ * released end only watches for an alert.
  */
 #include "telecounter/dtls.h"
 #include "telecounter/srtp.h"
@@ -156,6 +157,49 @@ static void test_client_limited_to_aes_cm(void **state)
     assert_int_equal(pc, TC_SRTP_AES128_CM_SHA1_80);
 }
 
+/* Released after the handshake: keys are no longer readable, a record that is
+ * not an alert changes nothing, an alert record means the peer closed. */
+static void test_release(void **state)
+{
+    pair *p = *state;
+    handshake(p, tc_dtls_ctx_fingerprint(p->client_ctx), tc_dtls_ctx_fingerprint(p->server_ctx));
+    assert_false(tc_dtls_released(p->server));
+    tc_dtls_release(p->server);
+    assert_true(tc_dtls_released(p->server));
+    tc_dtls_release(p->server); /* again: nothing more to free */
+    assert_int_equal(tc_dtls_state_of(p->server), TC_DTLS_CONNECTED);
+    assert_int_equal(tc_dtls_timeout_ms(p->server), -1);
+    tc_srtp_profile prof;
+    uint8_t a[TC_SRTP_MAX_KEY_SALT], b[TC_SRTP_MAX_KEY_SALT];
+    assert_int_equal(tc_dtls_srtp_keys(p->server, &prof, a, b), -EINVAL);
+    /* DTLS 1.2 record headers, epoch 1: application data, then a short alert. */
+    uint8_t record[13 + 26] = {23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 26};
+    assert_int_equal(tc_dtls_feed(p->server, record, sizeof record), TC_DTLS_CONNECTED);
+    record[0] = 21;
+    assert_int_equal(tc_dtls_feed(p->server, record, 12), TC_DTLS_CONNECTED);
+    assert_int_equal(tc_dtls_feed(p->server, record, sizeof record), TC_DTLS_CLOSED);
+}
+
+/* Release before the handshake ends would lose flights still needed: refused. */
+static void test_release_refused_while_handshaking(void **state)
+{
+    pair *p = *state;
+    p->server = tc_dtls_create(p->server_ctx, tc_dtls_ctx_fingerprint(p->client_ctx), true, on_send,
+                               &p->to_client);
+    p->client = tc_dtls_create(p->client_ctx, tc_dtls_ctx_fingerprint(p->server_ctx), false,
+                               on_send, &p->to_server);
+    tc_dtls_start(p->client);
+    deliver(&p->to_server, p->server);
+    tc_dtls_release(p->server);
+    assert_false(tc_dtls_released(p->server));
+    for (int round = 0; round < 10; round++) {
+        deliver(&p->to_client, p->client);
+        deliver(&p->to_server, p->server);
+    }
+    assert_int_equal(tc_dtls_state_of(p->server), TC_DTLS_CONNECTED);
+    assert_int_equal(tc_dtls_state_of(p->client), TC_DTLS_CONNECTED);
+}
+
 static void test_garbage_does_not_crash(void **state)
 {
     pair *p = *state;
@@ -176,6 +220,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_handshake_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_fingerprint_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_limited_to_aes_cm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_refused_while_handshaking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_does_not_crash, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
