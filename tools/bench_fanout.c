@@ -1,19 +1,22 @@
 /*
  * bench_fanout: how long the server takes to tell every waiting customer that
- * the queue moved. N customers join one desk over WSS; then, P times, the
- * customer at the head leaves, and each other customer's queue.update is timed
- * from the moment the leave was sent. The clients are lean (peer/ws_lean: epoll
+ * the queue moved. N customers join over WSS, spread evenly over the desks
+ * given (one desk, broadband, unless told); then, P times, the customer at the
+ * head of a desk (each desk in turn) leaves, and the queue.update of each other
+ * customer of that desk is timed from the moment the leave was sent. The clients are lean (peer/ws_lean: epoll
  * and OpenSSL, no JSON parse per update) and run on one thread; pin them to the
  * other core with taskset, so that the figure is the server's, not theirs.
  * A benchmark: prints figures, asserts nothing, stops by itself.
  *
  *   tc-bench_fanout --url wss://127.0.0.1:PORT/ws [--customers 2000] [--probes 10]
+ *                   [--desks broadband[,id_check,...]]
  *
  * The server needs limits.connections_per_address above N. Loopback only.
  */
 #include "peer/ws_lean.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,8 +31,8 @@
 #define HANDSHAKES_MAX 64 /* connects in flight, well inside the server's listen backlog */
 #define RUN_MAX_S 120
 #define EVENTS_MAX 256
+#define DESKS_MAX 8
 
-static const char join_msg[] = "{\"type\":\"customer.join\",\"id\":1,\"desk\":\"broadband\"}";
 static const char leave_msg[] = "{\"type\":\"customer.leave\",\"id\":2}";
 /* The server writes queue.update with printf (src/signal/protocol.c), so the
  * text is fixed: a search is enough, and it is the only per-update cost. */
@@ -46,6 +49,7 @@ typedef struct customer {
     tc_wsl *ws;
     int64_t session_id, position; /* from customer.join.ok */
     int heard;                    /* the last probe whose queue.update was timed */
+    int desk;                     /* index into bench.desks */
     bool open, joined, gone;
 } customer;
 
@@ -54,8 +58,14 @@ typedef struct bench {
     int epfd;
     tc_wsl_target target;
     customer *c;
-    customer **order; /* by queue position: who leaves next */
-    int n, probes, started, in_flight, joined, probe, head;
+    customer **order; /* by desk, then queue position: who leaves next */
+    char *join_msg[DESKS_MAX];
+    int n_desks;
+    int desk_start[DESKS_MAX + 1]; /* a desk's customers in order[] */
+    int desk_head[DESKS_MAX];      /* how many of them have left */
+    int probe_desk;                /* the desk of the current probe */
+    int n, probes, started, in_flight, joined, probe;
+    long strays; /* queue.updates to customers of other desks than the probe's */
     int64_t t0_us, joined_us, sent_us, waiting_for;
     samples all_us;  /* every timed queue.update */
     samples last_us; /* per probe: until the last customer heard */
@@ -100,6 +110,8 @@ static double pct_ms(samples *s, double p)
 static int cmp_position(const void *a, const void *b)
 {
     const customer *x = *(customer *const *)a, *y = *(customer *const *)b;
+    if (x->desk != y->desk)
+        return x->desk < y->desk ? -1 : 1;
     if (x->position != y->position)
         return x->position < y->position ? -1 : 1;
     return (x > y) - (x < y);
@@ -112,19 +124,27 @@ static void sort_by_position(bench *b)
     for (int i = 0; i < b->n; i++)
         b->order[i] = &b->c[i];
     qsort(b->order, (size_t)b->n, sizeof *b->order, cmp_position);
+    for (int d = 0, i = 0; d <= b->n_desks; d++) {
+        while (i < b->n && b->order[i]->desk < d)
+            i++;
+        b->desk_start[d] = i;
+    }
 }
 
-/* The head leaves; everybody behind it must hear of it. */
+/* The head of the next desk leaves; everybody behind it must hear of it. */
 static void next_probe(bench *b)
 {
-    if (b->probe == b->probes || b->head >= b->n - 1) {
+    int d = b->probe % b->n_desks;
+    int size = b->desk_start[d + 1] - b->desk_start[d];
+    if (b->probe == b->probes || b->desk_head[d] >= size - 1) {
         b->done = true;
         return;
     }
     b->probe++;
-    customer *head = b->order[b->head++];
+    b->probe_desk = d;
+    customer *head = b->order[b->desk_start[d] + b->desk_head[d]++];
     head->gone = true;
-    b->waiting_for = b->n - b->head;
+    b->waiting_for = size - b->desk_head[d];
     b->sent_us = now_us();
     int rc = tc_wsl_send(head->ws, leave_msg, sizeof leave_msg - 1);
     if (rc) {
@@ -138,6 +158,10 @@ static void on_queue_update(customer *c)
     bench *b = c->b;
     if (!b->sent_us || c->gone || c->heard == b->probe)
         return;
+    if (c->desk != b->probe_desk) {
+        b->strays++;
+        return;
+    }
     int64_t d = now_us() - b->sent_us;
     c->heard = b->probe;
     push(&b->all_us, d);
@@ -182,7 +206,8 @@ static void on_open(void *user)
     c->open = true;
     c->b->in_flight--;
     start_more(c->b);
-    int rc = tc_wsl_send(c->ws, join_msg, sizeof join_msg - 1);
+    const char *join = c->b->join_msg[c->desk];
+    int rc = tc_wsl_send(c->ws, join, strlen(join));
     if (rc) {
         fprintf(stderr, "bench_fanout: could not send a join: %s\n", strerror(-rc));
         c->b->done = true;
@@ -207,7 +232,8 @@ static void start_more(bench *b)
 {
     static const tc_wsl_events ev = {on_open, on_message, on_closed};
     while (b->in_flight < HANDSHAKES_MAX && b->started < b->n && !b->done) {
-        customer *c = &b->c[b->started++];
+        customer *c = &b->c[b->started];
+        c->desk = b->started++ % b->n_desks;
         c->b = b;
         c->ws = tc_wsl_create(b->ssl, b->epfd, &b->target, &ev, c);
         if (!c->ws) {
@@ -242,9 +268,27 @@ static void run(bench *b)
     }
 }
 
+/* One customer.join per desk of the comma-separated list; 0 or -EINVAL. */
+static int parse_desks(bench *b, const char *list)
+{
+    gchar **names = g_strsplit(list, ",", -1);
+    int rc = 0;
+    for (int i = 0; names[i] && rc == 0; i++) {
+        const char *name = names[i];
+        bool plain = *name && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name);
+        if (!plain || b->n_desks == DESKS_MAX)
+            rc = -EINVAL;
+        else
+            b->join_msg[b->n_desks++] = g_strdup_printf(
+                "{\"type\":\"customer.join\",\"id\":1,\"desk\":\"%s\"}", name);
+    }
+    g_strfreev(names);
+    return b->n_desks ? rc : -EINVAL;
+}
+
 static int parse_args(int argc, char **argv, bench *b)
 {
-    const char *url = NULL;
+    const char *url = NULL, *desks = "broadband";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--url") == 0)
             url = argv[i + 1];
@@ -252,10 +296,15 @@ static int parse_args(int argc, char **argv, bench *b)
             b->n = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--probes") == 0)
             b->probes = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--desks") == 0)
+            desks = argv[i + 1];
     }
-    if (!url || b->n < 2 || b->n > 20000 || b->probes < 1) {
+    if (!url || b->n < 2 || b->n > 20000 || b->probes < 1 || parse_desks(b, desks) != 0 ||
+        b->n < 2 * b->n_desks) {
         fprintf(stderr, "usage: tc-bench_fanout --url wss://127.0.0.1:PORT/ws "
-                        "[--customers 2..20000] [--probes N]\n");
+                        "[--customers 2..20000] [--probes N] [--desks NAME[,NAME...] (at most "
+                        "%d)]\n",
+                DESKS_MAX);
         return -EINVAL;
     }
     int rc = tc_wsl_target_parse(url, &b->target);
@@ -277,8 +326,11 @@ static void report(bench *b)
     printf("probes                   %zu of %d\n", b->last_us.len, b->probes);
     printf("each queue.update        p50 %.1f ms, p99 %.1f ms (%zu updates)\n",
            pct_ms(&b->all_us, 0.5), pct_ms(&b->all_us, 0.99), b->all_us.len);
-    printf("last of each fan-out     p50 %.1f ms, max %.1f ms\n", pct_ms(&b->last_us, 0.5),
-           pct_ms(&b->last_us, 1.0));
+    printf("last of each fan-out     p50 %.1f ms, max %.1f ms (%d desk%s, ~%d customers each)\n",
+           pct_ms(&b->last_us, 0.5), pct_ms(&b->last_us, 1.0), b->n_desks,
+           b->n_desks == 1 ? "" : "s", b->n / b->n_desks);
+    if (b->strays)
+        printf("updates to other desks   %ld (not timed)\n", b->strays);
 }
 
 int main(int argc, char **argv)
@@ -307,6 +359,8 @@ out:
         tc_wsl_destroy(b.c[i].ws);
     free(b.c);
     free(b.order);
+    for (int d = 0; d < b.n_desks; d++)
+        g_free(b.join_msg[d]);
     free(b.all_us.v);
     free(b.last_us.v);
     if (b.epfd >= 0)
