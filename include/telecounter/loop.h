@@ -34,3 +34,7 @@ void tc_loop_let_current_source_recurse(void);
  */
 gint tc_loop_epoll_poll(GPollFD *fds, guint nfds, gint timeout);
 void tc_loop_epoll_resync(void);
+/* The narrow form of a resync, for one new descriptor whose number may have
+ * been closed since the last poll (an accepted connection): costs O(listed)
+ * in memory, no system call, where a resync re-adds every descriptor. */
+void tc_loop_epoll_forget(int fd);

@@ -12,7 +12,8 @@
  * on its own, and the array looks the same as before. So the owner of the
  * context calls tc_loop_epoll_resync() whenever it may have created
  * descriptors in the context (a media worker: whenever it makes a leg), and
- * the next call rebuilds the set from scratch.
+ * the next call rebuilds the set from scratch; or tc_loop_epoll_forget(fd)
+ * for one descriptor it knows (the control thread: each accepted connection).
  *
  * State is per thread (freed when the thread ends): a context's poll function
  * runs on the thread that iterates it, and each thread that uses this iterates
@@ -102,6 +103,26 @@ void tc_loop_epoll_resync(void)
     epoll_state *s = g_private_get(&state_key);
     if (s)
         s->stale = true;
+}
+
+void tc_loop_epoll_forget(int fd)
+{
+    epoll_state *s = g_private_get(&state_key);
+    if (!s || fd < 0 || fd >= s->n_slots)
+        return;
+    fd_slot *sl = &s->slots[fd];
+    if (!sl->registered && !sl->not_pollable)
+        return;
+    /* The kernel dropped the old file from the set when it was closed; the
+     * next call adds the new one. */
+    s->n_not_pollable -= sl->not_pollable;
+    sl->registered = sl->not_pollable = false;
+    for (int k = 0; k < s->n_listed; k++) {
+        if (s->listed[k] == fd) {
+            s->listed[k] = s->listed[--s->n_listed];
+            break;
+        }
+    }
 }
 
 /* Indexes this call's entries by descriptor; false when out of memory. */

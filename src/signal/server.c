@@ -90,6 +90,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     tc_conn **slot = ws ? &ws->conn : NULL;
     tc_loop_let_current_source_recurse();
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        /* A new socket from lws's accept(): its number may be one just closed,
+         * which the epoll mirror of the loop could not tell from the old one. */
+        tc_loop_epoll_forget((int)(lws_intptr_t)in);
+        return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return tc_server_confirm_upgrade(srv, wsi);
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
@@ -189,6 +194,10 @@ static bool start_lws(tc_server *srv)
     srv->idle_policy.secs_since_valid_ping = (uint16_t)(cfg->idle_timeout_s / 2);
     srv->idle_policy.secs_since_valid_hangup = (uint16_t)cfg->idle_timeout_s;
     void *foreign_loops[1] = {srv->loop};
+    /* epoll instead of poll() over every connection on each loop round (see
+     * loop.h); lws makes sockets only by accept, and ws_callback hears of each. */
+    g_main_context_set_poll_func(g_main_loop_get_context(srv->loop), tc_loop_epoll_poll);
+    tc_loop_epoll_resync();
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = cfg->port;

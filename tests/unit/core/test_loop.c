@@ -3,7 +3,8 @@
  * the way GLib drives it: a GMainContext with the function set, unix-fd
  * sources on pipes and sockets, one iteration at a time. Checks readiness,
  * write interest switched on and off, two sources on one descriptor, a source
- * removed, a descriptor number closed and reused (after a resync), a regular
+ * removed, a descriptor number closed and reused (after a resync, or after
+ * forgetting just that number), a regular
  * file, and the timeout. Everything is in-process (pipes, socketpairs).
  */
 #include <setjmp.h>
@@ -148,6 +149,45 @@ static void a_reused_descriptor_number_works_after_resync(void **state)
     g_main_context_unref(ctx);
 }
 
+/* The same, with the narrow form: only the reused number is forgotten. */
+static void a_reused_descriptor_number_works_after_forget(void **state)
+{
+    (void)state;
+    GMainContext *ctx = new_context();
+    int p[2], q[2], other[2];
+    assert_int_equal(pipe(other), 0);
+    assert_int_equal(pipe(p), 0);
+    watch old, fresh, bystander;
+    add_watch(ctx, &bystander, other[0], G_IO_IN);
+    add_watch(ctx, &old, p[0], G_IO_IN);
+    settle(ctx);
+    remove_watch(ctx, &old);
+    int number = p[0];
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(pipe(q), 0);
+    assert_int_equal(q[0], number);
+    tc_loop_epoll_forget(q[0]);
+    add_watch(ctx, &fresh, q[0], G_IO_IN);
+    assert_int_equal(write(q[1], "z", 1), 1);
+    settle(ctx);
+    assert_true(fresh.calls > 0 && (fresh.seen & G_IO_IN));
+    /* the others kept their registration */
+    assert_int_equal(bystander.calls, 0);
+    assert_int_equal(write(other[1], "y", 1), 1);
+    settle(ctx);
+    assert_true(bystander.calls > 0 && (bystander.seen & G_IO_IN));
+    tc_loop_epoll_forget(-1);    /* nothing */
+    tc_loop_epoll_forget(99999); /* never seen: nothing */
+    remove_watch(ctx, &fresh);
+    remove_watch(ctx, &bystander);
+    close(q[0]);
+    close(q[1]);
+    close(other[0]);
+    close(other[1]);
+    g_main_context_unref(ctx);
+}
+
 static void a_regular_file_is_always_ready(void **state)
 {
     (void)state;
@@ -192,6 +232,7 @@ int main(void)
         cmocka_unit_test(reads_and_writes_are_reported),
         cmocka_unit_test(two_sources_on_one_descriptor),
         cmocka_unit_test(a_reused_descriptor_number_works_after_resync),
+        cmocka_unit_test(a_reused_descriptor_number_works_after_forget),
         cmocka_unit_test(a_regular_file_is_always_ready),
         cmocka_unit_test(blocks_until_the_timeout),
     };
