@@ -2,11 +2,12 @@
  * bench_fanout: how long the server takes to tell every waiting customer that
  * the queue moved. N customers join over WSS, spread evenly over the desks
  * given (one desk, broadband, unless told); then, P times, the customer at the
- * head of a desk (each desk in turn) leaves, and the queue.update of each other
- * customer of that desk is timed from the moment the leave was sent. The clients are lean (peer/ws_lean: epoll
- * and OpenSSL, no JSON parse per update) and run on one thread; pin them to the
- * other core with taskset, so that the figure is the server's, not theirs.
- * A benchmark: prints figures, asserts nothing, stops by itself.
+ * head of a desk (each desk in turn) leaves, and the queue.update of each
+ * other customer of that desk is timed from the moment the leave was sent.
+ * The clients are lean (peer/ws_lean: epoll and OpenSSL, no JSON parse per
+ * update) and run on one thread; pin them to the other core with taskset, so
+ * that the figure is the server's, not theirs. A benchmark: prints figures,
+ * asserts nothing, stops by itself.
  *
  *   tc-bench_fanout --url wss://127.0.0.1:PORT/ws [--customers 2000] [--probes 10]
  *                   [--desks broadband[,id_check,...]]
@@ -279,8 +280,8 @@ static int parse_desks(bench *b, const char *list)
         if (!plain || b->n_desks == DESKS_MAX)
             rc = -EINVAL;
         else
-            b->join_msg[b->n_desks++] = g_strdup_printf(
-                "{\"type\":\"customer.join\",\"id\":1,\"desk\":\"%s\"}", name);
+            b->join_msg[b->n_desks++] =
+                g_strdup_printf("{\"type\":\"customer.join\",\"id\":1,\"desk\":\"%s\"}", name);
     }
     g_strfreev(names);
     return b->n_desks ? rc : -EINVAL;
@@ -301,9 +302,10 @@ static int parse_args(int argc, char **argv, bench *b)
     }
     if (!url || b->n < 2 || b->n > 20000 || b->probes < 1 || parse_desks(b, desks) != 0 ||
         b->n < 2 * b->n_desks) {
-        fprintf(stderr, "usage: tc-bench_fanout --url wss://127.0.0.1:PORT/ws "
-                        "[--customers 2..20000] [--probes N] [--desks NAME[,NAME...] (at most "
-                        "%d)]\n",
+        fprintf(stderr,
+                "usage: tc-bench_fanout --url wss://127.0.0.1:PORT/ws "
+                "[--customers 2..20000] [--probes N] [--desks NAME[,NAME...] (at most "
+                "%d)]\n",
                 DESKS_MAX);
         return -EINVAL;
     }

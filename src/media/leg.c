@@ -537,6 +537,14 @@ static bool make_agent(tc_leg *leg)
     return true;
 }
 
+static tc_rtx_buffer *make_rtx_buffer(size_t bytes)
+{
+    size_t slots = 16;
+    while (slots < bytes / TC_RTX_BYTES_PER_SLOT && slots < 32768)
+        slots *= 2;
+    return tc_rtx_buffer_create(slots, TC_MAX_PACKET, bytes);
+}
+
 static void set_streams(tc_leg *leg, const tc_leg_params *p)
 {
     const tc_sdp *offer = p->offer;
@@ -555,8 +563,7 @@ static void set_streams(tc_leg *leg, const tc_leg_params *p)
         s->out_ssrc = p->ssrc[i];
         s->out_rtx_ssrc = p->rtx_ssrc[i];
         if (s->accepted && s->kind == TC_SDP_VIDEO)
-            s->sent = tc_rtx_buffer_create(TC_RTX_SLOTS, TC_MAX_PACKET,
-                                           (size_t)leg->sh->cfg->media_nack_buffer_kib * 1024);
+            s->sent = make_rtx_buffer((size_t)leg->sh->cfg->media_nack_buffer_kib * 1024);
     }
     learn_extmaps(leg, offer);
 }

@@ -102,10 +102,11 @@ typedef struct tc_relay_stream {
     uint8_t peer_fraction_lost;
 } tc_relay_stream;
 
-/* Packets indexed per outgoing video stream for retransmission; the bytes
- * kept are media.nack_buffer_kib (whichever fills first evicts). 128 slots
- * cover 64 KiB of full-size video packets with room to spare. */
-#define TC_RTX_SLOTS 128
+/* Per outgoing video stream, media.nack_buffer_kib of sent packets are kept
+ * for retransmission, indexed by one slot per TC_RTX_BYTES_PER_SLOT bytes
+ * (rounded up to a power of two): video packets are seldom smaller, so the
+ * bytes, not the slots, are what runs out (64 KiB: 128 slots). */
+#define TC_RTX_BYTES_PER_SLOT 512
 
 /* A packet from leg `from`, already unprotected, in a TC_PACKET_CAP buffer; to is
  * the connected partner or NULL. Returns -EINVAL when the packet is malformed
