@@ -12,7 +12,7 @@
  * Fault scenarios (tools/peer/faults.h), for tests of what the relay drops:
  *   [--bad-fingerprint] [--plain-rtp-before-dtls N] [--bad-rtcp N]
  *   [--bad-rtcp-at-ms MS] [--bad-rtcp-gap-ms MS] [--tone-timeline] [--linger-ms MS]
- *   [--fault-watch]
+ *   [--fault-watch] [--video-loss-every N]
  */
 #include "peer/peer.h"
 
@@ -65,7 +65,7 @@ static void usage(FILE *f)
                "       tc-testpeer --selftest [--duration S] [--video-kbps N]\n"
                "       faults: [--bad-fingerprint] [--plain-rtp-before-dtls N] [--bad-rtcp N]\n"
                "         [--bad-rtcp-at-ms MS] [--bad-rtcp-gap-ms MS] [--tone-timeline]\n"
-               "         [--linger-ms MS] [--fault-watch]\n");
+               "         [--linger-ms MS] [--fault-watch] [--video-loss-every N]\n");
 }
 
 static int read_password(options *o)
@@ -122,6 +122,7 @@ static const struct option long_opts[] = {
     {"tone-timeline", no_argument, NULL, FAULT_OPT + 5},
     {"linger-ms", required_argument, NULL, FAULT_OPT + 6},
     {"fault-watch", no_argument, NULL, FAULT_OPT + 7},
+    {"video-loss-every", required_argument, NULL, FAULT_OPT + 8},
     {NULL, 0, NULL, 0},
 };
 
@@ -154,6 +155,9 @@ static int apply_fault_opt(options *o, int c, const char *arg)
         break;
     case 7:
         f->watch = true;
+        break;
+    case 8:
+        f->video_loss_every = v;
         break;
     default:
         return -1;

@@ -22,7 +22,12 @@ tools/peer/faults.h) and the live stats API (GET /api/v1/stats/live, ops token):
    after the answer it hears the agent's tone, not the chime. The agent sends
    880 Hz here, because its default 660 Hz cannot be told from the chime's E5;
 6. hangup: both peers get session.ended, no media reaches either afterwards
-   (each keeps listening 1.5 s), and the stats API shows no active call.
+   (each keeps listening 1.5 s), and the stats API shows no active call;
+7. NACK: a customer that drops every 20th video packet on arrival (before SRTP,
+   as if lost on the way) and NACKs it gets nearly all of them again from the
+   relay's retransmission buffer, so its video loss stays near 0; the NACKs the
+   relay cannot serve (every 10th also asks for a packet 2,000 back) reach the
+   agent, the sender, and no others do; the relay counts the NACKs (nacks_rx).
 
 Traffic goes only to 127.0.0.1 (`media.loopback = true`; the peers gather on
 127.0.0.1 and ignore remote candidates that are not loopback).
@@ -45,6 +50,7 @@ BAD_RTCP_GAP_MS = 4000  # test 3: between kinds (> the relay's 2 s stats period)
 AGENT_HZ = 880          # test 5
 HOLD_NOTES = (587.33, 392.00)
 LINGER_MS = 1500        # test 6
+LOSS_EVERY = 20         # test 7: the customer drops every Nth video packet it gets
 
 suite = Suite("media faults")
 state = {}
@@ -183,7 +189,7 @@ async def setup():
                                            "resume_window_s": 30}}, name="faults")
     srv.add_account("isoagent", skills=("broadband",))
     for name in ("plainagent", "rtcpagent", "pliagent0", "pliagent1", "holdagent",
-                 "hangupagent"):
+                 "hangupagent", "nackagent"):
         srv.add_account(name)
     srv.add_account("faultops", "ops", [])
     srv.start()
@@ -442,6 +448,43 @@ async def hangup_ends_both_legs():
     sid = c["session_id"]
     tchelper.log("relay log:\n    " + "\n    ".join(
         log_lines(srv, rf"session {sid}\b|media {sid}/")[-6:]))
+
+
+@suite.test
+async def nacks_served_from_the_buffer():
+    """7. NACKed video comes again from the relay's buffer; what it lacks goes to the sender"""
+    srv = state["srv"]
+    token = await ops_token(srv)
+    poll = StatsPoller(srv, token)
+    (c_code, c, c_err), (a_code, a, a_err) = await call(
+        srv, customer(srv, "broadband", 9, "--video-loss-every", str(LOSS_EVERY)),
+        agent(srv, "nackagent", 12, "--fault-watch"), during=poll.run)
+    tchelper.log(f"customer: {summary(c)}")
+    tchelper.log(f"agent: {summary(a)}")
+    if not suite.check(c is not None and a is not None and c["ok"] and a["ok"],
+                       "both peers ran as planned",
+                       f"customer exit {c_code}: {tail(c_err)}\nagent exit {a_code}: "
+                       f"{tail(a_err)}"):
+        return
+    n = c["faults"]["nack"]
+    dropped, recovered, stale = n["video_dropped"], n["video_recovered"], n["stale_nacks_sent"]
+    suite.check(dropped >= 20 and n["nacks_sent"] == dropped,
+                f"the customer dropped >= 20 video packets (every {LOSS_EVERY}th) and NACKed "
+                "each", n)
+    suite.check(recovered >= dropped - 2,
+                "all but at most 2 (in flight at the end) came again from the relay", n)
+    v = c["video"]
+    expected = v["received"] + v["lost"]
+    suite.check(expected > 0 and v["lost"] <= max(2, expected // 500),
+                "the customer's video loss after recovery is near 0 (< 0.2 %)", v)
+    got = a["faults"]["nack"]["seqs_received_as_sender"]
+    suite.check(stale >= 2 and 1 <= got <= stale,
+                "the agent (the sender) got the NACKs for packets 2,000 back, which no buffer "
+                "holds, and no others", f"agent got {got} NACKed seqs; customer asked for "
+                f"{stale} stale ones")
+    nacks_rx = [v for _, v in poll.series(c["session_id"], "customer", "nacks_rx")]
+    suite.check(max([x or 0 for x in nacks_rx] or [0]) > 0,
+                "the relay counted the customer's NACKs (nacks_rx)", nacks_rx[-3:])
 
 
 if __name__ == "__main__":

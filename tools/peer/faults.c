@@ -8,6 +8,7 @@
 #include "msession_internal.h"
 
 #include "telecounter/log.h"
+#include "telecounter/rtcp.h"
 #include "telecounter/rtp.h"
 
 #include <math.h>
@@ -16,6 +17,9 @@
 
 #define BAD_RTCP_KINDS 4
 #define DEFAULT_GAP_MS 4000
+#define DROPPED_KEPT 64      /* dropped sequence numbers remembered, for recovery */
+#define STALE_NACK_EVERY 10  /* every Nth NACK also asks for a packet long gone */
+#define STALE_NACK_BACK 2000 /* that far back */
 
 static const char *const kind_names[BAD_RTCP_KINDS] = {"version", "length", "padding", "fb_short"};
 
@@ -33,13 +37,16 @@ struct tc_faults {
     float win_hz[TC_PEER_TONE_TIMELINE_MAX];
     float hann[TC_TONE_WIN];
     unsigned n_win;
-    tc_peer_fault_stats st; /* the counters; tone_ms filled at stats time */
+    tc_peer_fault_stats st;        /* the counters; tone_ms filled at stats time */
+    uint64_t video_seen;           /* video datagrams in, for video_loss_every */
+    int32_t dropped[DROPPED_KEPT]; /* seqs dropped and not yet seen again; -1: none */
+    unsigned next_dropped;
 };
 
 bool tc_faults_wanted(const tc_peer_faults *c)
 {
     return c->bad_fingerprint || c->plain_rtp_before_dtls || c->bad_rtcp_count ||
-           c->tone_timeline || c->linger_ms || c->watch;
+           c->tone_timeline || c->linger_ms || c->watch || c->video_loss_every;
 }
 
 tc_faults *tc_faults_create(tc_msession *s)
@@ -48,6 +55,8 @@ tc_faults *tc_faults_create(tc_msession *s)
     tc_faults *f = g_new0(tc_faults, 1);
     for (size_t i = 0; i < TC_TONE_WIN; i++)
         f->hann[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * (double)i / (TC_TONE_WIN - 1)));
+    for (size_t i = 0; i < DROPPED_KEPT; i++)
+        f->dropped[i] = -1;
     return f;
 }
 
@@ -144,6 +153,51 @@ void tc_faults_on_datagram(tc_msession *s, bool rtcp)
     if (!s->srtp)
         f->st.media_before_srtp++;
     f->st.last_media_us = tc_peer_mono_us();
+}
+
+bool tc_faults_drop_video(tc_msession *s, const uint8_t *p, size_t len)
+{
+    tc_faults *f = s->faults;
+    unsigned every = s->cfg.faults.video_loss_every;
+    if (!every || len < 12 || (p[1] & 0x7f) != s->rx.video_pt || ++f->video_seen % every)
+        return false;
+    uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
+    uint32_t media_ssrc =
+        (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+    f->dropped[f->next_dropped++ % DROPPED_KEPT] = seq;
+    f->st.video_dropped++;
+    uint16_t seqs[2] = {seq, 0};
+    size_t n = 1;
+    if (f->st.video_dropped % STALE_NACK_EVERY == 0) {
+        seqs[0] = (uint16_t)(seq - STALE_NACK_BACK);
+        seqs[1] = seq;
+        n = 2;
+    }
+    uint8_t pkt[TC_PEER_PKT_CAP];
+    int w = tc_rtcp_write_nack(pkt, sizeof pkt, s->tx.video.ssrc, media_ssrc, seqs, n);
+    if (w > 0) {
+        tc_msession_send_rtcp(s, pkt, (size_t)w);
+        f->st.nacks_sent++;
+        f->st.stale_nacks_sent += n == 2;
+    }
+    return true;
+}
+
+void tc_faults_on_video_seq(tc_msession *s, uint16_t seq)
+{
+    tc_faults *f = s->faults;
+    for (unsigned i = 0; i < DROPPED_KEPT; i++) {
+        if (f->dropped[i] == (int32_t)seq) {
+            f->dropped[i] = -1;
+            f->st.video_recovered++;
+            return;
+        }
+    }
+}
+
+void tc_faults_on_nack(tc_msession *s, uint16_t n_seqs)
+{
+    s->faults->st.nack_seqs_received += n_seqs;
 }
 
 void tc_faults_on_video_mark(tc_msession *s, const uint8_t *mark)
@@ -326,6 +380,13 @@ json_t *tc_faults_json(const tc_peer_results *r)
     json_object_set_new(o, "media_datagrams", json_integer((json_int_t)st->media_datagrams));
     json_object_set_new(o, "media_before_srtp", json_integer((json_int_t)st->media_before_srtp));
     json_object_set_new(o, "bad_rtcp", bad_rtcp_json(st));
+    json_object_set_new(o, "nack",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I}", "video_dropped",
+                                  (json_int_t)st->video_dropped, "nacks_sent",
+                                  (json_int_t)st->nacks_sent, "stale_nacks_sent",
+                                  (json_int_t)st->stale_nacks_sent, "video_recovered",
+                                  (json_int_t)st->video_recovered, "seqs_received_as_sender",
+                                  (json_int_t)st->nack_seqs_received));
     json_object_set_new(o, "media_failed", json_boolean(fr->media_failed));
     json_object_set_new(o, "media_error", json_string(fr->media_error));
     json_object_set_new(o, "lingered", json_boolean(fr->lingered));

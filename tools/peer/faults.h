@@ -24,6 +24,13 @@
  *   linger_ms             (peer.c) after session.ended, or a media failure,
  *                         keep the media session that long and count what
  *                         still arrives
+ *   video_loss_every      every Nth video packet that arrives is dropped before
+ *                         SRTP (as if lost on the way) and NACKed at once; a
+ *                         packet that comes again is counted as recovered.
+ *                         Every 10th NACK also asks for a packet 2,000 back,
+ *                         which no retransmission buffer holds: the relay must
+ *                         pass that one on to the sender
+ *   (any fault, as sender) NACKed sequence numbers that reach us
  *   watch, or any of them counts of RTP/RTCP datagrams received, decryptable
  *                         or not, and when the last one came; of video
  *                         packets flagged FAULT (another peer's plain RTP)
@@ -58,6 +65,10 @@ void tc_faults_before_dtls(tc_msession *s);            /* ICE up, DTLS about to 
 void tc_faults_on_datagram(tc_msession *s, bool rtcp); /* any RTP/RTCP datagram in */
 void tc_faults_on_pcm(tc_msession *s, const int16_t *pcm, size_t n); /* decoded audio */
 void tc_faults_on_video_mark(tc_msession *s, const uint8_t *mark);   /* our marker, in */
+/* An SRTP datagram before it is unprotected: true when it is to be dropped. */
+bool tc_faults_drop_video(tc_msession *s, const uint8_t *p, size_t len);
+void tc_faults_on_video_seq(tc_msession *s, uint16_t seq); /* a video packet, unprotected */
+void tc_faults_on_nack(tc_msession *s, uint16_t n_seqs);   /* a NACK to us */
 void tc_faults_tick(tc_msession *s, int64_t now_us);                 /* the 5 ms send tick */
 void tc_faults_stats(const tc_msession *s, tc_peer_media_stats *out);
 

@@ -131,6 +131,8 @@ static void on_video(tc_msession *s, const uint8_t *pkt, const tc_rtp_header *h)
 {
     const uint8_t *p = pkt + h->header_len;
     size_t len = h->payload_len;
+    if (s->faults)
+        tc_faults_on_video_seq(s, h->seq);
     if (!s->rx.remote_video_ssrc)
         s->rx.remote_video_ssrc = h->ssrc;
     size_t d = vp8_descriptor_len(p, len);
@@ -153,6 +155,9 @@ static void on_rtcp(tc_msession *s, const uint8_t *p, size_t len)
     s->rx.rtcp_received++;
     tc_rtcp_iter_init(&it, p, len);
     while (tc_rtcp_iter_next(&it, &pkt) == 1) {
+        if (pkt.pt == TC_RTCP_RTPFB && s->faults && tc_rtcp_parse_fb(&pkt, &fb) == 0 &&
+            fb.kind == TC_RTCP_FB_NACK)
+            tc_faults_on_nack(s, fb.nack_count);
         if (pkt.pt != TC_RTCP_PSFB || tc_rtcp_parse_fb(&pkt, &fb) != 0)
             continue;
         if (fb.kind == TC_RTCP_FB_PLI)

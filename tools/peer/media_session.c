@@ -140,6 +140,8 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
     case TC_DEMUX_RTCP:
         if (s->faults)
             tc_faults_on_datagram(s, tc_demux_classify(p, len) == TC_DEMUX_RTCP);
+        if (s->faults && s->srtp && tc_faults_drop_video(s, p, len))
+            break;
         if (s->srtp) {
             memcpy(s->pkt, p, len);
             tc_msession_on_srtp(s, s->pkt, len, tc_demux_classify(p, len) == TC_DEMUX_RTCP);

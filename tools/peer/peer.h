@@ -38,6 +38,7 @@ typedef struct {
     unsigned linger_ms;             /* after session.ended or a media failure: keep the
                                        media session this long, count what still comes */
     bool watch;                     /* only count what comes in (the faults JSON object) */
+    unsigned video_loss_every;      /* drop every Nth video packet on arrival and NACK it */
 } tc_peer_faults;
 
 typedef struct {
@@ -92,6 +93,11 @@ typedef struct {
     unsigned n_tone;
     int32_t tone_ms[TC_PEER_TONE_TIMELINE_MAX]; /* window end, ms from the call's start */
     float tone_hz[TC_PEER_TONE_TIMELINE_MAX];   /* 0: silence */
+    uint64_t video_dropped;                     /* video_loss_every: packets dropped on arrival */
+    uint64_t nacks_sent;                        /* NACK packets sent for them */
+    uint64_t stale_nacks_sent;                  /* of them, also asking for a packet 2,000 back */
+    uint64_t video_recovered;                   /* dropped packets that came again */
+    uint64_t nack_seqs_received;                /* sequence numbers NACKed to us, as a sender */
 } tc_peer_fault_stats;
 
 typedef struct {
