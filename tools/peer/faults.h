@@ -69,7 +69,7 @@ void tc_faults_on_video_mark(tc_msession *s, const uint8_t *mark);   /* our mark
 bool tc_faults_drop_video(tc_msession *s, const uint8_t *p, size_t len);
 void tc_faults_on_video_seq(tc_msession *s, uint16_t seq); /* a video packet, unprotected */
 void tc_faults_on_nack(tc_msession *s, uint16_t n_seqs);   /* a NACK to us */
-void tc_faults_tick(tc_msession *s, int64_t now_us);                 /* the 5 ms send tick */
+void tc_faults_tick(tc_msession *s, int64_t now_us);       /* the 5 ms send tick */
 void tc_faults_stats(const tc_msession *s, tc_peer_media_stats *out);
 
 /* The "faults" object of a result line (new reference), or NULL when the
