@@ -7,6 +7,13 @@
  *                  packet; only a closing alert is looked for afterwards)
  *     RTP/RTCP  -> SRTP unprotect -> relay.c to the partner leg (if bridged)
  *
+ * Sending: DTLS goes through libnice. Protected media too, unless the selected
+ * pair is plain UDP (the usual case): then it goes into the worker's udp_batch
+ * for that pair's socket and address, and leaves with the rest of its burst in
+ * one sendmmsg (the "direct" path; udp_batch.h says why). libnice keeps the
+ * socket, its checks and its keepalives; the leg only borrows the descriptor
+ * while the pair is selected and up, and flushes the batch before it could go.
+ *
  * Nothing is forwarded, and nothing but DTLS is accepted, before the
  * handshake finished; a packet that fails SRTP is dropped and counted. A
  * queued customer's leg plays hold audio until it is bridged to a connected
@@ -17,6 +24,7 @@
 
 #include "telecounter/clock.h"
 #include "telecounter/demux.h"
+#include "telecounter/ice_socket.h"
 #include "telecounter/log.h"
 #include "telecounter/loop.h"
 
@@ -54,6 +62,7 @@ struct tc_leg {
     /* DTLS datagrams written before ICE had a pair to send them on (a client
      * hello can arrive first): sent as soon as it has one, not a second later. */
     GPtrArray *unsent_dtls;
+    tc_ice_socket direct; /* fd -1: send through libnice */
 };
 
 #define TC_UNSENT_DTLS_MAX 8
@@ -167,16 +176,43 @@ static void send_raw(tc_leg *leg, const uint8_t *p, size_t len)
     }
 }
 
+static void send_media(tc_leg *leg, const uint8_t *p, size_t len)
+{
+    if (leg->direct.fd < 0) {
+        send_raw(leg, p, len);
+    } else if (tc_udp_batch_add(tc_worker_batch(leg->worker), leg->direct.fd,
+                                (const struct sockaddr *)&leg->direct.to, leg->direct.to_len, p,
+                                len) == 0) {
+        leg->stats.tx_packets++;
+        leg->stats.tx_bytes += len;
+    }
+}
+
 void tc_leg_send_rtp(tc_leg *leg, uint8_t *buf, size_t len, size_t cap)
 {
     if (leg->srtp && tc_srtp_protect_rtp(leg->srtp, buf, &len, cap) == 0)
-        send_raw(leg, buf, len);
+        send_media(leg, buf, len);
 }
 
 void tc_leg_send_rtcp(tc_leg *leg, uint8_t *buf, size_t len, size_t cap)
 {
     if (leg->srtp && tc_srtp_protect_rtcp(leg->srtp, buf, &len, cap) == 0)
-        send_raw(leg, buf, len);
+        send_media(leg, buf, len);
+}
+
+/* Stop borrowing the pair's socket: what is held for it leaves first. */
+static void drop_direct(tc_leg *leg)
+{
+    if (leg->direct.fd < 0)
+        return;
+    tc_udp_batch_flush(tc_worker_batch(leg->worker));
+    leg->direct.fd = -1;
+}
+
+static void take_direct(tc_leg *leg)
+{
+    drop_direct(leg);
+    tc_ice_socket_of(leg->agent, leg->stream_id, 1, &leg->direct);
 }
 
 static void dtls_send(void *user, const uint8_t *data, size_t len)
@@ -377,6 +413,7 @@ static void on_state(NiceAgent *agent, guint stream_id, guint component_id, guin
     bool up = state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY;
     if (up && !leg->ice_ready) {
         leg->ice_ready = true;
+        take_direct(leg);
         flush_unsent_dtls(leg);
         bool was_lost = leg->grace_timer != NULL;
         cancel(&leg->grace_timer);
@@ -385,6 +422,7 @@ static void on_state(NiceAgent *agent, guint stream_id, guint component_id, guin
     } else if (state == NICE_COMPONENT_STATE_FAILED ||
                (state == NICE_COMPONENT_STATE_DISCONNECTED && leg->ice_ready)) {
         leg->ice_ready = false;
+        drop_direct(leg);
         start_grace(leg);
     }
 }
@@ -407,6 +445,8 @@ static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_
     snprintf(leg->stats.pair_type, sizeof leg->stats.pair_type, "%s/%s",
              remote->type <= NICE_CANDIDATE_TYPE_RELAYED ? types[remote->type] : "?",
              remote->transport == NICE_CANDIDATE_TRANSPORT_UDP ? "udp" : "tcp");
+    if (leg->ice_ready)
+        take_direct(leg);
 }
 
 /* ---- hold audio and statistics ----------------------------------------------- */
@@ -595,6 +635,7 @@ tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
     leg->sh = tc_worker_shared(w);
     leg->session_id = p->session_id;
     leg->side = p->side;
+    leg->direct.fd = -1;
     leg->unsent_dtls = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     set_streams(leg, p);
     const tc_sdp_fingerprint *fp = &p->offer->media[0].fingerprint;
@@ -617,6 +658,7 @@ tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
 void tc_leg_restart(tc_leg *leg, const tc_leg_params *p)
 {
     tc_info("media %" G_GINT64_FORMAT "/%d: ICE restart", leg->session_id, leg->side);
+    drop_direct(leg);
     nice_agent_restart_stream(leg->agent, leg->stream_id);
     tc_loop_epoll_resync();
     leg->ice_ready = false;
@@ -633,6 +675,7 @@ void tc_leg_destroy(tc_leg *leg)
     cancel(&leg->grace_timer);
     cancel(&leg->hold_timer);
     cancel(&leg->second_timer);
+    drop_direct(leg); /* the socket closes with the agent */
     if (leg->agent) {
         nice_agent_attach_recv(leg->agent, leg->stream_id, 1, tc_worker_context(leg->worker), NULL,
                                NULL);

@@ -12,6 +12,7 @@
 #include "telecounter/rtx_buffer.h"
 #include "telecounter/sdp.h"
 #include "telecounter/srtp.h"
+#include "telecounter/udp_batch.h"
 
 #include <agent.h>
 #include <glib.h>
@@ -52,6 +53,8 @@ tc_worker *tc_worker_start(int index, const tc_media_shared *shared);
 void tc_worker_stop(tc_worker *w);
 GMainContext *tc_worker_context(tc_worker *w);
 const tc_media_shared *tc_worker_shared(tc_worker *w);
+/* Where legs on a plain UDP pair put what they send (udp_batch.h). */
+tc_udp_batch *tc_worker_batch(tc_worker *w);
 /* Runs fn(msg) on the worker's thread; free_msg(msg) afterwards. */
 void tc_worker_post(tc_worker *w, GSourceFunc fn, gpointer msg, GDestroyNotify free_msg);
 tc_leg *tc_worker_leg(tc_worker *w, int64_t session_id, tc_media_side side);

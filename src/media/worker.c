@@ -3,11 +3,16 @@
  * are its own: only code running on that thread touches them, so forwarding a
  * packet from one leg of a call to the other is a function call, with no lock.
  * The control thread reaches a worker only through tc_worker_post.
+ *
+ * Outgoing media waits in the worker's udp_batch until the loop is about to
+ * wait again (a source of the highest priority flushes it in its prepare,
+ * which GLib calls before every poll), so a burst leaves in one system call.
  */
 #include "media_internal.h"
 
 #include "telecounter/log.h"
 #include "telecounter/loop.h"
+#include "telecounter/udp_batch.h"
 
 #include <stdio.h>
 
@@ -17,8 +22,44 @@ struct tc_worker {
     GMainContext *ctx;
     GMainLoop *loop;
     GThread *thread;
-    GHashTable *legs; /* TC_LEG_KEY -> tc_leg* (owned); this thread only */
+    GHashTable *legs;    /* TC_LEG_KEY -> tc_leg* (owned); this thread only */
+    tc_udp_batch *batch; /* this thread only */
 };
+
+/* Datagrams held at most: a few video frames (a frame is ~6 packets). */
+#define TC_BATCH_SLOTS 32
+
+typedef struct flush_source {
+    GSource base;
+    tc_udp_batch *batch;
+} flush_source;
+
+static gboolean flush_prepare(GSource *src, gint *timeout)
+{
+    tc_udp_batch_flush(((flush_source *)src)->batch);
+    *timeout = -1;
+    return FALSE;
+}
+
+static gboolean flush_dispatch(GSource *src, GSourceFunc fn, gpointer data)
+{
+    (void)src, (void)fn, (void)data;
+    return G_SOURCE_CONTINUE; /* never ready: prepare is all it does */
+}
+
+static GSourceFuncs flush_funcs = {.prepare = flush_prepare, .dispatch = flush_dispatch};
+
+/* GLib stops calling prepare at the first priority with a ready source: the
+ * flush must come before all of them. */
+static void attach_flush_source(tc_worker *w)
+{
+    GSource *src = g_source_new(&flush_funcs, sizeof(flush_source));
+    ((flush_source *)src)->batch = w->batch;
+    g_source_set_priority(src, G_PRIORITY_HIGH - 1);
+    g_source_set_name(src, "tc-udp-batch-flush");
+    g_source_attach(src, w->ctx);
+    g_source_unref(src);
+}
 
 static void destroy_leg(gpointer p)
 {
@@ -38,6 +79,8 @@ static gpointer run(gpointer data)
     /* Legs die on their own thread: their libnice agents belong to this context. */
     g_hash_table_destroy(w->legs);
     w->legs = NULL;
+    tc_udp_batch_destroy(w->batch);
+    w->batch = NULL;
     g_main_context_pop_thread_default(w->ctx);
     return NULL;
 }
@@ -50,6 +93,10 @@ tc_worker *tc_worker_start(int index, const tc_media_shared *shared)
     w->ctx = g_main_context_new();
     w->loop = g_main_loop_new(w->ctx, FALSE);
     w->legs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, destroy_leg);
+    w->batch = tc_udp_batch_create(TC_BATCH_SLOTS, TC_PACKET_CAP);
+    if (!w->batch)
+        g_error("media: out of memory for a send batch");
+    attach_flush_source(w);
     char name[16];
     snprintf(name, sizeof name, "tc-media-%d", index);
     w->thread = g_thread_new(name, run, w);
@@ -76,6 +123,11 @@ void tc_worker_stop(tc_worker *w)
 GMainContext *tc_worker_context(tc_worker *w)
 {
     return w->ctx;
+}
+
+tc_udp_batch *tc_worker_batch(tc_worker *w)
+{
+    return w->batch;
 }
 
 const tc_media_shared *tc_worker_shared(tc_worker *w)

@@ -103,7 +103,9 @@ int tc_msession_send_init(tc_msession *s)
         return -ENOMEM;
     s->tx.frame_bytes = (size_t)s->cfg.video_kbps * 1000 / 8 / TC_PEER_VIDEO_FPS;
     s->tx.keyframe_pending = true; /* the first frame is a keyframe */
-    return 0;
+    s->direct.fd = -1;
+    s->batch = tc_udp_batch_create(16, TC_PEER_PKT_CAP);
+    return s->batch ? 0 : -ENOMEM;
 }
 
 void tc_msession_send_cleanup(tc_msession *s)
@@ -113,6 +115,9 @@ void tc_msession_send_cleanup(tc_msession *s)
         g_source_unref(s->tick);
         s->tick = NULL;
     }
+    tc_udp_batch_destroy(s->batch);
+    s->batch = NULL;
+    s->direct.fd = -1;
     s->tx.tone = NULL;
 }
 
@@ -121,18 +126,32 @@ void tc_msession_request_keyframe(tc_msession *s)
     s->tx.keyframe_pending = true;
 }
 
-void tc_msession_send_rtp(tc_msession *s, uint8_t *pkt, size_t len)
+static void send_protected(tc_msession *s, const uint8_t *pkt, size_t len)
 {
-    if (tc_srtp_protect_rtp(s->srtp, pkt, &len, TC_PEER_PKT_CAP) != 0)
+    if (s->in_tick && s->direct.fd >= 0 &&
+        tc_udp_batch_add(s->batch, s->direct.fd, (const struct sockaddr *)&s->direct.to,
+                         s->direct.to_len, pkt, len) == 0)
         return;
     nice_agent_send(s->agent, s->stream, 1, (guint)len, (const gchar *)pkt);
 }
 
+void tc_msession_send_rtp(tc_msession *s, uint8_t *pkt, size_t len)
+{
+    if (tc_srtp_protect_rtp(s->srtp, pkt, &len, TC_PEER_PKT_CAP) == 0)
+        send_protected(s, pkt, len);
+}
+
 void tc_msession_send_rtcp(tc_msession *s, uint8_t *pkt, size_t len)
 {
-    if (tc_srtp_protect_rtcp(s->srtp, pkt, &len, TC_PEER_PKT_CAP) != 0)
-        return;
-    nice_agent_send(s->agent, s->stream, 1, (guint)len, (const gchar *)pkt);
+    if (tc_srtp_protect_rtcp(s->srtp, pkt, &len, TC_PEER_PKT_CAP) == 0)
+        send_protected(s, pkt, len);
+}
+
+void tc_msession_use_pair(tc_msession *s, bool selected)
+{
+    tc_udp_batch_flush(s->batch);
+    if (!selected || !tc_ice_socket_of(s->agent, s->stream, 1, &s->direct))
+        s->direct.fd = -1;
 }
 
 /* The fixed header and, when negotiated, a one-byte-form sdes:mid extension.
@@ -280,6 +299,7 @@ static gboolean on_tick(gpointer data)
 {
     tc_msession *s = data;
     int64_t now = tc_peer_mono_us();
+    s->in_tick = true;
     CATCH_UP(s->tx.audio_next_us, now, AUDIO_FRAME_US, send_audio(s));
     if (s->cfg.video_kbps)
         CATCH_UP(s->tx.video_next_us, now, VIDEO_FRAME_US, send_video_frame(s));
@@ -291,6 +311,8 @@ static gboolean on_tick(gpointer data)
         send_pli(s);
         s->tx.pli_next_us = now + (int64_t)s->cfg.pli_interval_ms * 1000;
     }
+    s->in_tick = false;
+    tc_udp_batch_flush(s->batch);
     if (s->faults)
         tc_faults_tick(s, now);
     return G_SOURCE_CONTINUE;

@@ -220,6 +220,7 @@ static void on_pair(NiceAgent *agent, guint stream, guint component, NiceCandida
     snprintf(s->ice_pair, sizeof s->ice_pair, "%s:%u %s -> %s:%u %s udp", la,
              nice_address_get_port(&l->addr), types[l->type & 3], ra,
              nice_address_get_port(&r->addr), types[r->type & 3]);
+    tc_msession_use_pair(s, true);
 }
 
 static void set_upnp_off(NiceAgent *agent)
@@ -616,6 +617,7 @@ int tc_msession_restart_offer(tc_msession *s, char *buf, size_t cap)
 {
     if (!s->agent || !s->have_remote)
         return -EALREADY;
+    tc_msession_use_pair(s, false);
     if (!nice_agent_restart_stream(s->agent, s->stream))
         return -EIO;
     gchar *ufrag = NULL, *pwd = NULL;

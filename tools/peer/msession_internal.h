@@ -11,7 +11,9 @@
 #include "tone.h"
 
 #include "telecounter/dtls.h"
+#include "telecounter/ice_socket.h"
 #include "telecounter/srtp.h"
+#include "telecounter/udp_batch.h"
 
 #include <agent.h>
 #include <opus.h>
@@ -109,6 +111,11 @@ struct tc_msession {
     int64_t offer_us, connected_us;
 
     GSource *tick;
+    /* Media sent during a tick leaves in one sendmmsg on the selected pair's
+     * socket, as the relay does (leg.c); elsewhere through libnice. */
+    tc_ice_socket direct; /* fd -1: none */
+    tc_udp_batch *batch;
+    bool in_tick;
     tc_cutbox *cutbox; /* cuttable sessions only */
     bool restarting;   /* an ICE restart offer awaits its answer */
     tc_tx tx;
@@ -129,6 +136,9 @@ void tc_msession_request_keyframe(tc_msession *s);
 /* Protects pkt[0..len) (cap TC_PEER_PKT_CAP) and sends it on the ICE component. */
 void tc_msession_send_rtp(tc_msession *s, uint8_t *pkt, size_t len);
 void tc_msession_send_rtcp(tc_msession *s, uint8_t *pkt, size_t len);
+/* A pair was selected (selected true), or is about to be given up (an ICE
+ * restart): take or forget its socket for the direct path. */
+void tc_msession_use_pair(tc_msession *s, bool selected);
 
 /* media_recv.c */
 int tc_msession_recv_init(tc_msession *s);
