@@ -31,10 +31,10 @@
  * the peers, not the relay, are the limit.
  *
  * Order: all customers join and offer first (hold audio), then the agents
- * log in and accept. The other order loses calls: an agent who accepts
- * before the customer's first offer reached the relay gets a call whose legs
- * are never bridged (tc_media_bridge finds no media session yet and the flag
- * is not kept), so neither side hears the other.
+ * log in and accept, so that every customer leg is up (on hold audio) when
+ * its call is bridged, as in the product. (The relay also joins legs whose
+ * customer offers after the answer: test_media_peers.py,
+ * agent_accepts_before_the_customer_offers.)
  *
  * Network: the server listens and gathers only on 127.0.0.1, the peers
  * gather only there (TESTING.md). Processes: the one server this tool
@@ -338,8 +338,8 @@ static gboolean on_tick(gpointer data)
     static int64_t last_poll;
     switch (b->ph) {
     case PH_CUSTOMERS:
-        /* Customers first: each joins and offers, and its media session exists on the
-         * server before an agent accepts (see "relay: a lost bridge" in the header). */
+        /* Customers first: each joins and offers, and its leg is up before an
+         * agent accepts (see "Order" in the header). */
         if (b->started_customers == 0 && !b->rss0_kib) {
             b->rss0_kib = tc_host_rss_kib(b->server);
             fprintf(stderr, "bench: server VmRSS %ld KiB with no call\n", b->rss0_kib);

@@ -100,6 +100,31 @@ async def queued_customer_hears_hold_audio():
 
 
 @suite.test
+async def agent_accepts_before_the_customer_offers():
+    """the agent accepts before the customer's offer came (a slow camera prompt): the legs are
+    joined when it comes, and each side hears the other"""
+    srv = state["srv"]
+    common = ["--url", srv.ws_url, "--duration", "5", "--max-loss", "0.01", "--quiet"]
+    agent = asyncio.ensure_future(run_peer(
+        common + ["--role", "agent", "--user", "mediaagent", "--password-stdin",
+                  "--expect-tone", "440"], stdin=PASSWORD + "\n"))
+    await asyncio.sleep(1.5)  # logged in and available before the customer joins
+    customer = asyncio.ensure_future(tchelper.run_testpeer(
+        common + ["--role", "customer", "--desk", "broadband", "--expect-tone", "660",
+                  "--answer-timeout", "30"],
+        env={"TC_PEER_OFFER_DELAY_MS": "2500"}, timeout=90, tail_lines=15))
+    (c_code, c, c_tail), (a_code, a, a_tail) = await asyncio.gather(customer, agent)
+    tchelper.log(f"customer: {summary(c)}")
+    suite.check(c_code == 0, "the customer hears the agent's tone, video arrives",
+                f"exit {c_code}: {c_tail}")
+    suite.check(a_code == 0, "the agent hears the customer's tone, video arrives",
+                f"exit {a_code}: {a_tail}")
+    if c:
+        suite.check(c["offered_after_answer"], "the customer's offer came after the answer",
+                    {k: c.get(k) for k in ("answered", "offered_after_answer")})
+
+
+@suite.test
 async def pair_in_one_process():
     """a customer and an agent as two tc_peers on one loop in one process (--pair)"""
     srv = state["srv"]

@@ -58,7 +58,7 @@ struct tc_peer {
     tc_peer_results res;
     /* reconnect scenarios */
     int64_t call_start_us; /* monotonic; 0: the call has not started */
-    GSource *cut_on, *cut_off, *restart, *vanish, *mark;
+    GSource *cut_on, *cut_off, *restart, *vanish, *mark, *offer_due;
     uint64_t mark_audio, mark_video; /* received counters at the mark */
     /* fault scenarios: the linger after session.ended */
     GSource *linger;
@@ -166,6 +166,7 @@ static void drop_scenario_sources(tc_peer *p)
     drop_source(&p->restart);
     drop_source(&p->vanish);
     drop_source(&p->mark);
+    drop_source(&p->offer_due);
 }
 
 static gboolean on_finish_idle(gpointer data)
@@ -280,6 +281,7 @@ static void start_media(tc_peer *p)
 {
     if (p->ms)
         return;
+    p->res.offered_after_answer = p->cfg.role == TC_PEER_CUSTOMER && p->res.answered;
     tc_msession_config mc = {.name = p->name,
                              .tone_hz = p->cfg.tone_hz,
                              .video_kbps = p->cfg.video_kbps,
@@ -295,8 +297,8 @@ static void start_media(tc_peer *p)
         finish(p, "cannot make an offer");
     else
         request(p, "offer", json_pack("{s:s}", "sdp", sdp));
-    if (p->cfg.role == TC_PEER_AGENT && p->ms)
-        tc_msession_set_analyze(p->ms, true);
+    if ((p->cfg.role == TC_PEER_AGENT || p->res.answered) && p->ms)
+        tc_msession_set_analyze(p->ms, true); /* the call's audio, not hold audio */
     g_free(sdp);
 }
 
@@ -475,6 +477,15 @@ static bool start_linger(tc_peer *p)
     return true;
 }
 
+static gboolean on_offer_due(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->offer_due);
+    p->offer_due = NULL;
+    start_media(p);
+    return G_SOURCE_REMOVE;
+}
+
 /* ---- messages ------------------------------------------------------------- */
 
 static void on_reply(tc_peer *p, const char *type, json_t *msg)
@@ -484,7 +495,10 @@ static void on_reply(tc_peer *p, const char *type, json_t *msg)
         const char *token = json_string_value(json_object_get(msg, "token"));
         snprintf(p->res.token, sizeof p->res.token, "%s", token ? token : "");
         p->res.session_id = json_integer_value(sid);
-        start_media(p);
+        if (p->cfg.offer_delay_ms)
+            p->offer_due = add_timer(p, p->cfg.offer_delay_ms, on_offer_due);
+        else
+            start_media(p);
         if (p->cfg.queue_only)
             start_call_timer(p);
     } else if (strcmp(type, "login") == 0) {
@@ -646,6 +660,8 @@ static void apply_env(tc_peer_config *c)
     c->ice_restart_at_ms = env_ms("TC_PEER_ICE_RESTART_AT_MS", c->ice_restart_at_ms);
     c->vanish_at_ms = env_ms("TC_PEER_VANISH_AT_MS", c->vanish_at_ms);
     c->mark_at_ms = env_ms("TC_PEER_MARK_AT_MS", c->mark_at_ms);
+    if (c->role == TC_PEER_CUSTOMER)
+        c->offer_delay_ms = env_ms("TC_PEER_OFFER_DELAY_MS", c->offer_delay_ms);
 }
 
 tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_done_fn done,

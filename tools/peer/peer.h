@@ -66,6 +66,8 @@ typedef struct {
     unsigned ice_restart_at_ms; /* re-offer on the same session with new ICE credentials */
     unsigned vanish_at_ms;      /* close signaling and media then, no hangup (a page reload) */
     unsigned mark_at_ms;        /* snapshot the received counters (results.mark) */
+    unsigned offer_delay_ms;    /* customer: offer this long after join.ok, not at once (a
+                                   slow camera prompt: the agent may accept first) */
     /* ---- fault scenarios (tools/peer/faults.h) ---- */
     tc_peer_faults faults;
 } tc_peer_config;
@@ -136,6 +138,7 @@ typedef struct {
     char role[16];
     int64_t session_id;
     bool answered;
+    bool offered_after_answer; /* customer: the first offer went out after session.answered */
     char media_state[24]; /* the last media.state event, "" if none */
     tc_peer_media_stats media;
     /* ---- reconnect scenarios ---- */

@@ -45,6 +45,7 @@ json_t *tc_peer_results_json(const tc_peer_results *r)
     json_t *o = json_pack("{s:s, s:b, s:s, s:I, s:b, s:s}", "role", r->role, "ok", r->ok, "error",
                           r->error, "session_id", (json_int_t)r->session_id, "answered",
                           r->answered, "media_state", r->media_state);
+    json_object_set_new(o, "offered_after_answer", json_boolean(r->offered_after_answer));
     json_object_set_new(o, "ice_connected", json_boolean(m->ice_connected));
     json_object_set_new(o, "dtls_connected", json_boolean(m->dtls_connected));
     json_object_set_new(o, "ice_pair", json_string(m->ice_pair));
