@@ -139,7 +139,7 @@ typedef struct {
     int64_t session_id;
     bool answered;
     bool offered_after_answer; /* customer: the first offer went out after session.answered */
-    char media_state[24]; /* the last media.state event, "" if none */
+    char media_state[24];      /* the last media.state event, "" if none */
     tc_peer_media_stats media;
     /* ---- reconnect scenarios ---- */
     char token[40];         /* customer: the session token ("" if none) */
