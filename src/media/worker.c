@@ -79,6 +79,11 @@ static gpointer run(gpointer data)
     /* Legs die on their own thread: their libnice agents belong to this context. */
     g_hash_table_destroy(w->legs);
     w->legs = NULL;
+    tc_udp_batch_flush(w->batch);
+    tc_udp_batch_counts n = tc_udp_batch_counts_of(w->batch);
+    tc_info("media worker %d: %" G_GUINT64_FORMAT " datagrams sent directly in %" G_GUINT64_FORMAT
+            " system calls, %" G_GUINT64_FORMAT " refused by the kernel",
+            w->index, n.datagrams, n.calls, n.dropped);
     tc_udp_batch_destroy(w->batch);
     w->batch = NULL;
     g_main_context_pop_thread_default(w->ctx);
