@@ -26,7 +26,11 @@
  * - RSS per call: server VmRSS in the window minus VmRSS before any peer
  *   connected, divided by K (so it includes both sides' signaling);
  * - setup: the agent's offer (sent on agent.accept.ok) to DTLS connected,
- *   as the agent peer reports it (offer_to_dtls_ms), p50 and p95.
+ *   as the agent peer reports it (offer_to_dtls_ms), p50 and p95;
+ * - accept -> bridged: agent.accept.ok to the first video packet from the
+ *   customer at the agent (answer_to_video_ms), p50 and p95: what the agent
+ *   waits before the customer is on screen, the customer's leg being up
+ *   already.
  * The peers' own CPU use over the window is printed too: near 100 % means
  * the peers, not the relay, are the limit.
  *
@@ -452,12 +456,12 @@ typedef struct figures {
     double win_s, server_cpu_us, peer_cpu_s, us_per_pkt, loss, rss_per_call;
     double busy_pct[2], server_pct, peer_pct;
     uint64_t fwd, fwd_video, expected, lost;
-    int64_t lat50, lat99_med, lat99_max, sa50, sa95, sc50, sc95;
+    int64_t lat50, lat99_med, lat99_max, sa50, sa95, sc50, sc95, br50, br95;
 } figures;
 
 typedef struct samples {
-    int64_t *p50, *p99, *setup_a, *setup_c;
-    size_t n_lat, n_sa, n_sc;
+    int64_t *p50, *p99, *setup_a, *setup_c, *bridged;
+    size_t n_lat, n_sa, n_sc, n_br;
 } samples;
 
 static void take_peer(bench *b, slot *sl, bool agent, figures *f, samples *sm)
@@ -489,6 +493,8 @@ static void take_peer(bench *b, slot *sl, bool agent, figures *f, samples *sm)
         else
             sm->setup_c[sm->n_sc++] = e.offer_to_dtls_ms;
     }
+    if (agent && e.answer_to_video_ms >= 0)
+        sm->bridged[sm->n_br++] = e.answer_to_video_ms;
 }
 
 static void compute(bench *b, figures *f)
@@ -497,13 +503,11 @@ static void compute(bench *b, figures *f)
     memset(f, 0, sizeof *f);
     f->k = k;
     f->win_s = (double)(b->win1_us - b->win0_us) / 1e6;
-    samples sm = {g_new(int64_t, 2 * k),
-                  g_new(int64_t, 2 * k),
-                  g_new(int64_t, k),
-                  g_new(int64_t, k),
-                  0,
-                  0,
-                  0};
+    samples sm = {.p50 = g_new(int64_t, 2 * k),
+                  .p99 = g_new(int64_t, 2 * k),
+                  .setup_a = g_new(int64_t, k),
+                  .setup_c = g_new(int64_t, k),
+                  .bridged = g_new(int64_t, k)};
     for (unsigned i = 0; i < k; i++) {
         take_peer(b, &b->agents[i], true, f, &sm);
         take_peer(b, &b->customers[i], false, f, &sm);
@@ -522,6 +526,7 @@ static void compute(bench *b, figures *f)
                           : -1;
     f->sa50 = pct(sm.setup_a, sm.n_sa, 0.5), f->sa95 = pct(sm.setup_a, sm.n_sa, 0.95);
     f->sc50 = pct(sm.setup_c, sm.n_sc, 0.5), f->sc95 = pct(sm.setup_c, sm.n_sc, 0.95);
+    f->br50 = pct(sm.bridged, sm.n_br, 0.5), f->br95 = pct(sm.bridged, sm.n_br, 0.95);
     f->carrying = count_carrying(b);
     for (int c = 0; c < 2; c++) {
         uint64_t tot = b->cpu_total1[c] - b->cpu_total0[c];
@@ -534,6 +539,7 @@ static void compute(bench *b, figures *f)
     g_free(sm.p99);
     g_free(sm.setup_a);
     g_free(sm.setup_c);
+    g_free(sm.bridged);
 }
 
 static void print_json(bench *b, const figures *f)
@@ -548,12 +554,15 @@ static void print_json(bench *b, const figures *f)
            "\"agent_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
            ",\"agent_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT
            ",\"customer_offer_to_dtls_ms_p50\":%" G_GINT64_FORMAT
-           ",\"customer_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT ",\"peer_cpu_pct\":%.1f,"
+           ",\"customer_offer_to_dtls_ms_p95\":%" G_GINT64_FORMAT
+           ",\"accept_to_bridged_ms_p50\":%" G_GINT64_FORMAT
+           ",\"accept_to_bridged_ms_p95\":%" G_GINT64_FORMAT ",\"peer_cpu_pct\":%.1f,"
            "\"other_load_server_cpu_pct\":%.1f,\"other_load_peer_cpu_pct\":%.1f}\n",
            f->k, f->win_s, f->carrying, b->finished_early, f->fwd, (double)f->fwd / f->win_s,
            f->server_cpu_us / 1e6, f->server_pct, f->us_per_pkt, f->loss, f->lat50, f->lat99_med,
            f->lat99_max, b->rss0_kib, b->rss_kib, f->rss_per_call, f->sa50, f->sa95, f->sc50,
-           f->sc95, f->peer_pct, f->busy_pct[0] - f->server_pct, f->busy_pct[1] - f->peer_pct);
+           f->sc95, f->br50, f->br95, f->peer_pct, f->busy_pct[0] - f->server_pct,
+           f->busy_pct[1] - f->peer_pct);
 }
 
 static void print_text(bench *b, const figures *f)
@@ -579,6 +588,9 @@ static void print_text(bench *b, const figures *f)
     printf("agent offer -> DTLS            p50 %" G_GINT64_FORMAT " ms, p95 %" G_GINT64_FORMAT
            " ms (offer sent on agent.accept.ok)\n",
            f->sa50, f->sa95);
+    printf("accept -> bridged              p50 %" G_GINT64_FORMAT " ms, p95 %" G_GINT64_FORMAT
+           " ms (agent.accept.ok to the customer's first video at the agent)\n",
+           f->br50, f->br95);
     printf("customer offer -> DTLS         p50 %" G_GINT64_FORMAT " ms, p95 %" G_GINT64_FORMAT
            " ms (offer sent on customer.join.ok)\n",
            f->sc50, f->sc95);

@@ -35,7 +35,8 @@ def summary(r):
     if not r:
         return "no result line"
     return json.dumps({k: r.get(k) for k in ("ok", "error", "dtls_connected", "ice_pair",
-                                             "srtp_profile", "offer_to_dtls_ms", "audio",
+                                             "srtp_profile", "offer_to_dtls_ms",
+                                             "answer_to_video_ms", "audio",
                                              "video", "rtcp", "failures")})
 
 
@@ -84,6 +85,10 @@ async def call_through_relay():
                 c["audio"])
     suite.check(c["ice_pair"].startswith("127.0.0.1:") and a["ice_pair"].startswith("127.0.0.1:"),
                 "both ICE pairs are on loopback", (c["ice_pair"], a["ice_pair"]))
+    suite.check(a["answer_to_video_ms"] >= 0, "the agent saw the customer's video after accepting "
+                "(accept -> bridged is measured)", a["answer_to_video_ms"])
+    tchelper.log(f"accept -> bridged (the customer's first video at the agent): "
+                 f"{a['answer_to_video_ms']} ms")
 
 
 @suite.test

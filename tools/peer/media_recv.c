@@ -114,6 +114,8 @@ static void on_video_mark(tc_rx *rx, const uint8_t *m, bool first)
     uint64_t sent_us = (uint64_t)get32(m + 4) << 32 | get32(m + 8);
     uint32_t seq = get32(m + 12);
     rx->video_received++;
+    if (!rx->first_video_us)
+        rx->first_video_us = tc_peer_mono_us();
     if (!rx->video_seq_valid) {
         rx->video_seq_valid = true;
         rx->video_first_seq = rx->video_max_seq = seq;

@@ -598,6 +598,7 @@ void tc_msession_stats(const tc_msession *s, tc_peer_media_stats *out)
     snprintf(out->srtp_profile, sizeof out->srtp_profile, "%s",
              s->connected ? tc_srtp_profile_name(s->profile) : "");
     out->offer_to_dtls_ms = s->connected ? (s->connected_us - s->offer_us) / 1000 : -1;
+    out->first_video_us = s->rx.first_video_us;
     if (s->faults)
         tc_faults_stats(s, out);
 }

@@ -72,6 +72,7 @@ typedef struct {
     uint16_t audio_last_seq;
     uint32_t audio_last_ssrc;
     uint64_t video_received, rtx_received, rtcp_received, srtp_errors;
+    int64_t first_video_us; /* tc_peer_mono_us of the first video packet; 0: none yet */
     bool video_seq_valid;
     uint32_t video_first_seq, video_max_seq;
     uint64_t keyframes, plis, firs;

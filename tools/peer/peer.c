@@ -153,6 +153,16 @@ static const char *request_type(const tc_peer *p, json_t *msg)
     return p->pending[id % PENDING].id == id ? p->pending[id % PENDING].type : "";
 }
 
+/* The media session's counters, with the answer-to-video time filled in. */
+static void media_stats(const tc_peer *p, tc_peer_media_stats *out)
+{
+    tc_msession_stats(p->ms, out);
+    int64_t first = out->first_video_us;
+    out->answer_to_video_ms = first && p->call_start_us && first >= p->call_start_us
+                                  ? (first - p->call_start_us) / 1000
+                                  : -1;
+}
+
 /* ---- finishing ------------------------------------------------------------ */
 
 /* Every timer of the call and its scenarios (not the deadline, the linger or
@@ -178,7 +188,7 @@ static gboolean on_finish_idle(gpointer data)
     drop_scenario_sources(p);
     drop_source(&p->linger);
     if (p->ms)
-        tc_msession_stats(p->ms, &p->res.media);
+        media_stats(p, &p->res.media);
     if (p->res.mark.set) {
         p->res.mark.audio_received = p->res.media.audio_received - p->mark_audio;
         p->res.mark.video_received = p->res.media.video_received - p->mark_video;
@@ -686,7 +696,7 @@ tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_don
         p->cfg.answer_timeout_s = DEFAULT_ANSWER_TIMEOUT_S;
     snprintf(p->name, sizeof p->name, "%s", cfg->name ? cfg->name : agent ? "agent" : "customer");
     snprintf(p->res.role, sizeof p->res.role, "%s", agent ? "agent" : "customer");
-    p->res.media.offer_to_dtls_ms = -1;
+    p->res.media.offer_to_dtls_ms = p->res.media.answer_to_video_ms = -1;
     p->res.media.latency_p50_us = p->res.media.latency_p99_us = -1;
     p->res.media.latency_max_us = -1;
     p->res.ended_at_ms = -1;
@@ -727,10 +737,10 @@ void tc_peer_destroy(tc_peer *p)
 bool tc_peer_media_now(const tc_peer *p, tc_peer_media_stats *out)
 {
     memset(out, 0, sizeof *out);
-    out->offer_to_dtls_ms = -1;
+    out->offer_to_dtls_ms = out->answer_to_video_ms = -1;
     if (!p->ms)
         return false;
-    tc_msession_stats(p->ms, out);
+    media_stats(p, out);
     return true;
 }
 

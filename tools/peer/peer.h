@@ -119,6 +119,11 @@ typedef struct {
     char ice_pair[160];
     char srtp_profile[48];
     int64_t offer_to_dtls_ms; /* -1: never connected */
+    int64_t first_video_us;   /* monotonic time of the first video packet; 0: none */
+    /* The call's start (agent.accept.ok for an agent, session.answered for a
+     * customer) to the first video packet from the other side: accept to
+     * bridged, as the user sees it. -1: none (yet). */
+    int64_t answer_to_video_ms;
     /* ---- fault scenarios (faults.h) ---- */
     tc_peer_fault_stats faults;
 } tc_peer_media_stats;

@@ -51,6 +51,7 @@ json_t *tc_peer_results_json(const tc_peer_results *r)
     json_object_set_new(o, "ice_pair", json_string(m->ice_pair));
     json_object_set_new(o, "srtp_profile", json_string(m->srtp_profile));
     json_object_set_new(o, "offer_to_dtls_ms", json_integer(m->offer_to_dtls_ms));
+    json_object_set_new(o, "answer_to_video_ms", json_integer(m->answer_to_video_ms));
     json_object_set_new(o, "srtp_errors", json_integer((json_int_t)m->srtp_errors));
     json_object_set_new(o, "audio", audio_json(m));
     json_object_set_new(o, "video", video_json(m));

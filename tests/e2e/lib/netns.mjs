@@ -166,6 +166,12 @@ export class Netns {
             const n = ['-n', nsName];
             ip([...n, 'link', 'set', 'lo', 'up']);
             ip([...n, 'link', 'add', NS_IFACE, 'type', 'veth', 'peer', 'name', NS_PEER_IFACE]);
+            // No IPv6 link-local addresses on the veths: the kernel would add them after
+            // duplicate address detection, a second or two after the link is up, and
+            // Chromium takes a new address for a network change and fails the navigation
+            // in flight with net::ERR_NETWORK_CHANGED (seen in CI on the first page.goto).
+            ip([...n, 'link', 'set', NS_IFACE, 'addrgenmode', 'none']);
+            ip([...n, 'link', 'set', NS_PEER_IFACE, 'addrgenmode', 'none']);
             ip([...n, 'addr', 'add', `${NS_ADDRESS}/24`, 'dev', NS_IFACE]);
             ip([...n, 'link', 'set', NS_IFACE, 'up']);
             ip([...n, 'link', 'set', NS_PEER_IFACE, 'up']);
