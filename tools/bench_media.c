@@ -34,11 +34,13 @@
  * The peers' own CPU use over the window is printed too: near 100 % means
  * the peers, not the relay, are the limit.
  *
- * Order: all customers join and offer first (hold audio), then the agents
- * log in and accept, so that every customer leg is up (on hold audio) when
- * its call is bridged, as in the product. (The relay also joins legs whose
- * customer offers after the answer: test_media_peers.py,
- * agent_accepts_before_the_customer_offers.)
+ * Order: the agents log in first and stay offline (a login is an Argon2id
+ * hash, ~60 ms of the server's one core: during calls it would be measured
+ * as slow call set-up); then all customers join and offer (hold audio); then
+ * the agents go available one by one and accept, so that every customer leg
+ * is up (on hold audio) when its call is bridged, as in the product. (The
+ * relay also joins legs whose customer offers after the answer:
+ * test_media_peers.py, agent_accepts_before_the_customer_offers.)
  *
  * Network: the server listens and gathers only on 127.0.0.1, the peers
  * gather only there (TESTING.md). Processes: the one server this tool
@@ -64,6 +66,9 @@
 #include <unistd.h>
 
 #define PASSWORD "bench horse battery staple"
+/* A login costs the server an Argon2id hash (~60 ms of CPU here), on the
+ * server's one core: logins are spread out, and done before any call. */
+#define LOGIN_STAGGER_MS 100
 #define AGENT_STAGGER_MS 120
 #define CUSTOMER_STAGGER_MS 40
 #define POLL_MS 500
@@ -87,7 +92,7 @@ typedef struct {
     tc_peer_media_stats start; /* at the window's start */
 } slot;
 
-typedef enum { PH_CUSTOMERS, PH_AGENTS, PH_RAMP, PH_WARMUP, PH_WINDOW, PH_DONE } phase;
+typedef enum { PH_LOGINS, PH_CUSTOMERS, PH_AGENTS, PH_RAMP, PH_WARMUP, PH_WINDOW, PH_DONE } phase;
 
 struct bench {
     options o;
@@ -97,7 +102,7 @@ struct bench {
     char tmp[64];
     pid_t server;
     slot *agents, *customers;
-    unsigned started_agents, started_customers, finished_early;
+    unsigned started_agents, started_customers, available_agents, finished_early;
     phase ph;
     GSource *tick, *hard_stop;
     int64_t phase_us, ramp_deadline_us;
@@ -290,6 +295,7 @@ static void start_slot(bench *b, slot *s, bool agent, unsigned i)
         snprintf(names[i % 1024], sizeof names[0], "bench%03u", i);
         s->cfg.username = names[i % 1024];
         s->cfg.password = PASSWORD;
+        s->cfg.wait_available = true;
     }
     s->peer = tc_peer_create(b->env, &s->cfg, on_done, s);
     if (!s->peer || tc_peer_start(s->peer) != 0) {
@@ -304,6 +310,14 @@ static bool carries_media(const slot *s)
     tc_peer_media_stats m;
     return !s->done && tc_peer_media_now(s->peer, &m) && m.dtls_connected && m.video_received > 0 &&
            m.audio_received > 0;
+}
+
+static bool all_logged_in(const bench *b)
+{
+    for (unsigned i = 0; i < b->o.calls; i++)
+        if (!b->agents[i].done && !tc_peer_logged_in(b->agents[i].peer))
+            return false;
+    return true;
 }
 
 static unsigned count_carrying(const bench *b)
@@ -341,13 +355,23 @@ static gboolean on_tick(gpointer data)
     int64_t in_phase_ms = (t - b->phase_us) / 1000;
     static int64_t last_poll;
     switch (b->ph) {
-    case PH_CUSTOMERS:
-        /* Customers first: each joins and offers, and its leg is up before an
-         * agent accepts (see "Order" in the header). */
-        if (b->started_customers == 0 && !b->rss0_kib) {
+    case PH_LOGINS:
+        /* Agents log in first and stay offline (see "Order" in the header). */
+        if (b->started_agents == 0 && !b->rss0_kib) {
             b->rss0_kib = tc_host_rss_kib(b->server);
             fprintf(stderr, "bench: server VmRSS %ld KiB with no call\n", b->rss0_kib);
         }
+        if (b->started_agents < b->o.calls &&
+            in_phase_ms >= (int64_t)b->started_agents * LOGIN_STAGGER_MS) {
+            start_slot(b, &b->agents[b->started_agents], true, b->started_agents);
+            b->started_agents++;
+        }
+        if (b->started_agents == b->o.calls && all_logged_in(b))
+            enter(b, PH_CUSTOMERS);
+        break;
+    case PH_CUSTOMERS:
+        /* Customers next: each joins and offers, and its leg is up before an
+         * agent accepts (see "Order" in the header). */
         if (b->started_customers < b->o.calls &&
             in_phase_ms >= (int64_t)b->started_customers * CUSTOMER_STAGGER_MS) {
             start_slot(b, &b->customers[b->started_customers], false, b->started_customers);
@@ -358,12 +382,13 @@ static gboolean on_tick(gpointer data)
             enter(b, PH_AGENTS);
         break;
     case PH_AGENTS:
-        if (b->started_agents < b->o.calls &&
-            in_phase_ms >= (int64_t)b->started_agents * AGENT_STAGGER_MS) {
-            start_slot(b, &b->agents[b->started_agents], true, b->started_agents);
-            b->started_agents++;
+        if (b->available_agents < b->o.calls &&
+            in_phase_ms >= (int64_t)b->available_agents * AGENT_STAGGER_MS) {
+            slot *s = &b->agents[b->available_agents++];
+            if (!s->done)
+                tc_peer_go_available(s->peer);
         }
-        if (b->started_agents == b->o.calls) {
+        if (b->available_agents == b->o.calls) {
             enter(b, PH_RAMP);
             b->ramp_deadline_us = t + (int64_t)(30 + b->o.calls / 2) * 1000000;
         }
@@ -717,13 +742,14 @@ int main(int argc, char **argv)
         goto out;
     b.agents = g_new0(slot, b.o.calls);
     b.customers = g_new0(slot, b.o.calls);
-    enter(&b, PH_CUSTOMERS);
+    enter(&b, PH_LOGINS);
     b.tick = g_timeout_source_new(50);
     g_source_set_callback(b.tick, on_tick, &b, NULL);
     g_source_attach(b.tick, NULL);
     /* bounded: logins, ramp (its own deadline), warm-up, window, and a margin */
-    unsigned limit_s = b.o.calls * (AGENT_STAGGER_MS + CUSTOMER_STAGGER_MS) / 1000 + 2 +
-                       (30 + b.o.calls / 2) + b.o.warmup_s + b.o.duration_s + 60 + b.o.calls;
+    unsigned limit_s =
+        b.o.calls * (LOGIN_STAGGER_MS + AGENT_STAGGER_MS + CUSTOMER_STAGGER_MS) / 1000 + 2 +
+        (30 + b.o.calls / 2) + b.o.warmup_s + b.o.duration_s + 60 + b.o.calls;
     b.hard_stop = g_timeout_source_new_seconds(limit_s);
     g_source_set_callback(b.hard_stop, on_hard_stop, &b, NULL);
     g_source_attach(b.hard_stop, NULL);

@@ -54,6 +54,7 @@ struct tc_peer {
         char type[24];
     } pending[PENDING];
     bool in_call, finishing;
+    bool logged_in, available_asked; /* agent */
     GSource *deadline, *call_timer, *grace, *finish_idle;
     tc_peer_results res;
     /* reconnect scenarios */
@@ -512,7 +513,9 @@ static void on_reply(tc_peer *p, const char *type, json_t *msg)
         if (p->cfg.queue_only)
             start_call_timer(p);
     } else if (strcmp(type, "login") == 0) {
-        request(p, "agent.state", json_pack("{s:s}", "state", "available"));
+        p->logged_in = true;
+        if (!p->cfg.wait_available || p->available_asked)
+            request(p, "agent.state", json_pack("{s:s}", "state", "available"));
     } else if (strcmp(type, "agent.accept") == 0) {
         p->res.session_id = json_integer_value(sid);
         p->res.answered = true;
@@ -732,6 +735,20 @@ void tc_peer_destroy(tc_peer *p)
     tc_msession_destroy(p->ms);
     tc_sigclient_destroy(p->sig);
     g_free(p);
+}
+
+void tc_peer_go_available(tc_peer *p)
+{
+    if (p->available_asked)
+        return;
+    p->available_asked = true;
+    if (p->logged_in && p->cfg.wait_available)
+        request(p, "agent.state", json_pack("{s:s}", "state", "available"));
+}
+
+bool tc_peer_logged_in(const tc_peer *p)
+{
+    return p->logged_in;
 }
 
 bool tc_peer_media_now(const tc_peer *p, tc_peer_media_stats *out)

@@ -54,6 +54,7 @@ typedef struct {
     unsigned duration_s;       /* of the call, from answer (customer) or accept (agent) */
     unsigned answer_timeout_s; /* customer: how long to wait in the queue; 0: 60 */
     bool queue_only;           /* customer: stay queued duration_s, then leave */
+    bool wait_available;       /* agent: after login, stay offline until tc_peer_go_available */
     unsigned pli_interval_ms;  /* send a PLI to the other side this often (0: never) */
     const char *local_address; /* ICE gathers here; NULL: 127.0.0.1 (loopback only) */
     /* ---- reconnect scenarios (all 0/NULL: none; times from the call's start,
@@ -176,6 +177,11 @@ tc_peer *tc_peer_create(tc_peer_env *env, const tc_peer_config *cfg, tc_peer_don
  * return done is never called. */
 int tc_peer_start(tc_peer *p);
 void tc_peer_destroy(tc_peer *p);
+
+/* Agent with wait_available: goes available now, or as soon as logged in. */
+void tc_peer_go_available(tc_peer *p);
+/* Agent: the login was accepted. */
+bool tc_peer_logged_in(const tc_peer *p);
 
 /* Live figures for a load generator: the media session's counters now (all
  * zero before it exists). Returns false when there is no media session. */
