@@ -348,6 +348,73 @@ static void enter(bench *b, phase ph)
     b->phase_us = now_us();
 }
 
+/* Agents log in first and stay offline (see "Order" in the header). */
+static void tick_logins(bench *b, int64_t in_phase_ms)
+{
+    if (b->started_agents == 0 && !b->rss0_kib) {
+        b->rss0_kib = tc_host_rss_kib(b->server);
+        fprintf(stderr, "bench: server VmRSS %ld KiB with no call\n", b->rss0_kib);
+    }
+    if (b->started_agents < b->o.calls &&
+        in_phase_ms >= (int64_t)b->started_agents * LOGIN_STAGGER_MS) {
+        start_slot(b, &b->agents[b->started_agents], true, b->started_agents);
+        b->started_agents++;
+    }
+    if (b->started_agents == b->o.calls && all_logged_in(b))
+        enter(b, PH_CUSTOMERS);
+}
+
+/* Customers next: each joins and offers, and its leg is up before an agent
+ * accepts. */
+static void tick_customers(bench *b, int64_t in_phase_ms)
+{
+    if (b->started_customers < b->o.calls &&
+        in_phase_ms >= (int64_t)b->started_customers * CUSTOMER_STAGGER_MS) {
+        start_slot(b, &b->customers[b->started_customers], false, b->started_customers);
+        b->started_customers++;
+    }
+    if (b->started_customers == b->o.calls &&
+        in_phase_ms >= (int64_t)b->o.calls * CUSTOMER_STAGGER_MS + 1500)
+        enter(b, PH_AGENTS);
+}
+
+/* Then the agents go available one by one, and each takes a call. */
+static void tick_agents(bench *b, int64_t t, int64_t in_phase_ms)
+{
+    if (b->available_agents < b->o.calls &&
+        in_phase_ms >= (int64_t)b->available_agents * AGENT_STAGGER_MS) {
+        slot *s = &b->agents[b->available_agents++];
+        if (!s->done)
+            tc_peer_go_available(s->peer);
+    }
+    if (b->available_agents == b->o.calls) {
+        enter(b, PH_RAMP);
+        b->ramp_deadline_us = t + (int64_t)(30 + b->o.calls / 2) * 1000000;
+    }
+}
+
+static void open_window(bench *b)
+{
+    snapshot_all(b);
+    b->cpu0_ticks = tc_host_cpu_ticks(b->server);
+    getrusage(RUSAGE_SELF, &b->ru0);
+    tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy0[0], &b->cpu_total0[0]);
+    tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy0[1], &b->cpu_total0[1]);
+    b->win0_us = now_us();
+    enter(b, PH_WINDOW);
+}
+
+static void close_window(bench *b)
+{
+    b->cpu1_ticks = tc_host_cpu_ticks(b->server);
+    getrusage(RUSAGE_SELF, &b->ru1);
+    tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
+    tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
+    b->win1_us = now_us();
+    enter(b, PH_DONE);
+    g_main_loop_quit(b->loop);
+}
+
 static gboolean on_tick(gpointer data)
 {
     bench *b = data;
@@ -356,42 +423,13 @@ static gboolean on_tick(gpointer data)
     static int64_t last_poll;
     switch (b->ph) {
     case PH_LOGINS:
-        /* Agents log in first and stay offline (see "Order" in the header). */
-        if (b->started_agents == 0 && !b->rss0_kib) {
-            b->rss0_kib = tc_host_rss_kib(b->server);
-            fprintf(stderr, "bench: server VmRSS %ld KiB with no call\n", b->rss0_kib);
-        }
-        if (b->started_agents < b->o.calls &&
-            in_phase_ms >= (int64_t)b->started_agents * LOGIN_STAGGER_MS) {
-            start_slot(b, &b->agents[b->started_agents], true, b->started_agents);
-            b->started_agents++;
-        }
-        if (b->started_agents == b->o.calls && all_logged_in(b))
-            enter(b, PH_CUSTOMERS);
+        tick_logins(b, in_phase_ms);
         break;
     case PH_CUSTOMERS:
-        /* Customers next: each joins and offers, and its leg is up before an
-         * agent accepts (see "Order" in the header). */
-        if (b->started_customers < b->o.calls &&
-            in_phase_ms >= (int64_t)b->started_customers * CUSTOMER_STAGGER_MS) {
-            start_slot(b, &b->customers[b->started_customers], false, b->started_customers);
-            b->started_customers++;
-        }
-        if (b->started_customers == b->o.calls &&
-            in_phase_ms >= (int64_t)b->o.calls * CUSTOMER_STAGGER_MS + 1500)
-            enter(b, PH_AGENTS);
+        tick_customers(b, in_phase_ms);
         break;
     case PH_AGENTS:
-        if (b->available_agents < b->o.calls &&
-            in_phase_ms >= (int64_t)b->available_agents * AGENT_STAGGER_MS) {
-            slot *s = &b->agents[b->available_agents++];
-            if (!s->done)
-                tc_peer_go_available(s->peer);
-        }
-        if (b->available_agents == b->o.calls) {
-            enter(b, PH_RAMP);
-            b->ramp_deadline_us = t + (int64_t)(30 + b->o.calls / 2) * 1000000;
-        }
+        tick_agents(b, t, in_phase_ms);
         break;
     case PH_RAMP:
         if (t - last_poll >= POLL_MS * 1000) {
@@ -405,28 +443,14 @@ static gboolean on_tick(gpointer data)
         }
         break;
     case PH_WARMUP:
-        if (in_phase_ms >= (int64_t)b->o.warmup_s * 1000) {
-            snapshot_all(b);
-            b->cpu0_ticks = tc_host_cpu_ticks(b->server);
-            getrusage(RUSAGE_SELF, &b->ru0);
-            tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy0[0], &b->cpu_total0[0]);
-            tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy0[1], &b->cpu_total0[1]);
-            b->win0_us = now_us();
-            enter(b, PH_WINDOW);
-        }
+        if (in_phase_ms >= (int64_t)b->o.warmup_s * 1000)
+            open_window(b);
         break;
     case PH_WINDOW:
         if (in_phase_ms >= (int64_t)b->o.duration_s * 500 && !b->rss_kib)
             b->rss_kib = tc_host_rss_kib(b->server);
-        if (in_phase_ms >= (int64_t)b->o.duration_s * 1000) {
-            b->cpu1_ticks = tc_host_cpu_ticks(b->server);
-            getrusage(RUSAGE_SELF, &b->ru1);
-            tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
-            tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
-            b->win1_us = now_us();
-            enter(b, PH_DONE);
-            g_main_loop_quit(b->loop);
-        }
+        if (in_phase_ms >= (int64_t)b->o.duration_s * 1000)
+            close_window(b);
         break;
     case PH_DONE:
         break;

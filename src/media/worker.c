@@ -12,7 +12,6 @@
 
 #include "telecounter/log.h"
 #include "telecounter/loop.h"
-#include "telecounter/udp_batch.h"
 
 #include <stdio.h>
 

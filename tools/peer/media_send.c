@@ -149,6 +149,8 @@ void tc_msession_send_rtcp(tc_msession *s, uint8_t *pkt, size_t len)
 
 void tc_msession_use_pair(tc_msession *s, bool selected)
 {
+    if (!s->batch) /* cleaned up */
+        return;
     tc_udp_batch_flush(s->batch);
     if (!selected || !tc_ice_socket_of(s->agent, s->stream, 1, &s->direct))
         s->direct.fd = -1;
