@@ -34,13 +34,12 @@
  * The peers' own CPU use over the window is printed too: near 100 % means
  * the peers, not the relay, are the limit.
  *
- * Order: the agents log in first and stay offline (a login is an Argon2id
- * hash, ~60 ms of the server's one core: during calls it would be measured
- * as slow call set-up); then all customers join and offer (hold audio); then
- * the agents go available one by one and accept, so that every customer leg
- * is up (on hold audio) when its call is bridged, as in the product. (The
- * relay also joins legs whose customer offers after the answer:
- * test_media_peers.py, agent_accepts_before_the_customer_offers.)
+ * Order: the agents log in first and stay offline (a login's Argon2id is
+ * ~60 ms of the server's one core: during calls it reads as slow set-up);
+ * then the customers join and offer; then the agents go available one by
+ * one and accept, so that every customer leg is up (on hold audio) when its
+ * call is bridged, as in the product. (Legs whose customer offers after the
+ * answer are joined too: test_media_peers.py.)
  *
  * Network: the server listens and gathers only on 127.0.0.1, the peers
  * gather only there (TESTING.md). Processes: the one server this tool
@@ -82,6 +81,14 @@ typedef struct {
 
 typedef struct bench bench;
 
+/* What the window's figures are differences of, read at its two ends. */
+typedef struct {
+    uint64_t server_ticks;      /* the server's utime+stime */
+    struct rusage peers;        /* this process: the peers */
+    uint64_t busy[2], total[2]; /* the server's and the peers' CPU, jiffies */
+    int64_t at_us;
+} clocks;
+
 typedef struct {
     bench *b;
     tc_peer_config cfg;
@@ -107,10 +114,7 @@ struct bench {
     GSource *tick, *hard_stop;
     int64_t phase_us, ramp_deadline_us;
     long rss0_kib, rss_kib;
-    uint64_t cpu0_ticks, cpu1_ticks;
-    struct rusage ru0, ru1;
-    uint64_t cpu_busy0[2], cpu_total0[2], cpu_busy1[2], cpu_total1[2]; /* server's, peers' CPU */
-    int64_t win0_us, win1_us;
+    clocks at_open, at_close; /* the window's ends */
     char first_error[200];
     bool aborted;
 };
@@ -393,26 +397,13 @@ static void tick_agents(bench *b, int64_t t, int64_t in_phase_ms)
     }
 }
 
-static void open_window(bench *b)
+static void read_clocks(const bench *b, clocks *c)
 {
-    snapshot_all(b);
-    b->cpu0_ticks = tc_host_cpu_ticks(b->server);
-    getrusage(RUSAGE_SELF, &b->ru0);
-    tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy0[0], &b->cpu_total0[0]);
-    tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy0[1], &b->cpu_total0[1]);
-    b->win0_us = now_us();
-    enter(b, PH_WINDOW);
-}
-
-static void close_window(bench *b)
-{
-    b->cpu1_ticks = tc_host_cpu_ticks(b->server);
-    getrusage(RUSAGE_SELF, &b->ru1);
-    tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
-    tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
-    b->win1_us = now_us();
-    enter(b, PH_DONE);
-    g_main_loop_quit(b->loop);
+    c->server_ticks = tc_host_cpu_ticks(b->server);
+    getrusage(RUSAGE_SELF, &c->peers);
+    tc_host_cpu_jiffies(b->o.server_cpu, &c->busy[0], &c->total[0]);
+    tc_host_cpu_jiffies(b->o.peer_cpu, &c->busy[1], &c->total[1]);
+    c->at_us = now_us();
 }
 
 static gboolean on_tick(gpointer data)
@@ -443,14 +434,20 @@ static gboolean on_tick(gpointer data)
         }
         break;
     case PH_WARMUP:
-        if (in_phase_ms >= (int64_t)b->o.warmup_s * 1000)
-            open_window(b);
+        if (in_phase_ms >= (int64_t)b->o.warmup_s * 1000) {
+            snapshot_all(b);
+            read_clocks(b, &b->at_open);
+            enter(b, PH_WINDOW);
+        }
         break;
     case PH_WINDOW:
         if (in_phase_ms >= (int64_t)b->o.duration_s * 500 && !b->rss_kib)
             b->rss_kib = tc_host_rss_kib(b->server);
-        if (in_phase_ms >= (int64_t)b->o.duration_s * 1000)
-            close_window(b);
+        if (in_phase_ms >= (int64_t)b->o.duration_s * 1000) {
+            read_clocks(b, &b->at_close);
+            enter(b, PH_DONE);
+            g_main_loop_quit(b->loop);
+        }
         break;
     case PH_DONE:
         break;
@@ -463,11 +460,7 @@ static gboolean on_hard_stop(gpointer data)
     bench *b = data;
     fprintf(stderr, "bench: hard time limit reached in phase %d; stopping\n", (int)b->ph);
     if (b->ph == PH_WINDOW) { /* a loop too busy to keep time: report the window so far */
-        b->cpu1_ticks = tc_host_cpu_ticks(b->server);
-        getrusage(RUSAGE_SELF, &b->ru1);
-        tc_host_cpu_jiffies(b->o.server_cpu, &b->cpu_busy1[0], &b->cpu_total1[0]);
-        tc_host_cpu_jiffies(b->o.peer_cpu, &b->cpu_busy1[1], &b->cpu_total1[1]);
-        b->win1_us = now_us();
+        read_clocks(b, &b->at_close);
         if (!b->rss_kib)
             b->rss_kib = tc_host_rss_kib(b->server);
     } else {
@@ -551,7 +544,8 @@ static void compute(bench *b, figures *f)
     unsigned k = b->o.calls;
     memset(f, 0, sizeof *f);
     f->k = k;
-    f->win_s = (double)(b->win1_us - b->win0_us) / 1e6;
+    const clocks *c0 = &b->at_open, *c1 = &b->at_close;
+    f->win_s = (double)(c1->at_us - c0->at_us) / 1e6;
     samples sm = {.p50 = g_new(int64_t, 2 * k),
                   .p99 = g_new(int64_t, 2 * k),
                   .setup_a = g_new(int64_t, k),
@@ -562,9 +556,9 @@ static void compute(bench *b, figures *f)
         take_peer(b, &b->customers[i], false, f, &sm);
     }
     long hz = sysconf(_SC_CLK_TCK);
-    f->server_cpu_us = (double)(b->cpu1_ticks - b->cpu0_ticks) * 1e6 / (double)hz;
-    f->peer_cpu_s = tv_s(b->ru1.ru_utime) + tv_s(b->ru1.ru_stime) - tv_s(b->ru0.ru_utime) -
-                    tv_s(b->ru0.ru_stime);
+    f->server_cpu_us = (double)(c1->server_ticks - c0->server_ticks) * 1e6 / (double)hz;
+    f->peer_cpu_s = tv_s(c1->peers.ru_utime) + tv_s(c1->peers.ru_stime) - tv_s(c0->peers.ru_utime) -
+                    tv_s(c0->peers.ru_stime);
     f->us_per_pkt = f->fwd ? f->server_cpu_us / (double)f->fwd : -1;
     f->loss = f->expected ? (double)f->lost / (double)f->expected : 0;
     f->lat50 = pct(sm.p50, sm.n_lat, 0.5);
@@ -578,9 +572,8 @@ static void compute(bench *b, figures *f)
     f->br50 = pct(sm.bridged, sm.n_br, 0.5), f->br95 = pct(sm.bridged, sm.n_br, 0.95);
     f->carrying = count_carrying(b);
     for (int c = 0; c < 2; c++) {
-        uint64_t tot = b->cpu_total1[c] - b->cpu_total0[c];
-        f->busy_pct[c] =
-            tot ? 100.0 * (double)(b->cpu_busy1[c] - b->cpu_busy0[c]) / (double)tot : 0;
+        uint64_t tot = c1->total[c] - c0->total[c];
+        f->busy_pct[c] = tot ? 100.0 * (double)(c1->busy[c] - c0->busy[c]) / (double)tot : 0;
     }
     f->server_pct = f->server_cpu_us / 1e4 / f->win_s;
     f->peer_pct = f->peer_cpu_s * 100 / f->win_s;
