@@ -28,6 +28,7 @@ typedef struct tc_config {
     char tls_key[512];          /* PEM private key */
     char web_root[512];         /* static files */
     char allowed_origins[1024]; /* comma-separated; empty = public_url only */
+    bool io_uring;              /* send WebSocket output with io_uring when it can */
     /* [log] */
     int log_level; /* tc_log_level */
     /* [store] */

@@ -83,6 +83,7 @@ void tc_config_defaults(tc_config *cfg)
     cfg->media_grace_s = 15;
     cfg->media_nack_buffer_kib = 64;
     cfg->media_hold_audio = true;
+    cfg->io_uring = true;
 }
 
 typedef struct int_key {
@@ -155,6 +156,7 @@ typedef struct bool_key {
         g, k, offsetof(tc_config, field)                                                           \
     }
 static const bool_key bool_keys[] = {
+    BOOL_KEY("server", "io_uring", io_uring),
     BOOL_KEY("media", "loopback", media_loopback),
     BOOL_KEY("media", "ice_tcp", media_ice_tcp),
     BOOL_KEY("media", "hold_audio", media_hold_audio),

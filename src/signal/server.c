@@ -250,6 +250,12 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
         tc_server_destroy(srv);
         return NULL;
     }
+    srv->sends = tc_send_batch_create(cfg->io_uring);
+    if (srv->sends && tc_send_batch_uses_io_uring(srv->sends))
+        tc_info("server: WebSocket output goes out with io_uring, one submission per flush");
+    else if (srv->sends)
+        tc_info("server: WebSocket output goes out with one write per connection (io_uring %s)",
+                cfg->io_uring ? "unavailable" : "off in the config");
     tc_router_events events = tc_hub_events(srv);
     srv->router = tc_router_create(cfg, store, &events, key);
     sodium_memzero(key, sizeof key);
@@ -277,6 +283,16 @@ void tc_server_shutdown(tc_server *srv)
         tc_conn_close(value, LWS_CLOSE_STATUS_GOINGAWAY);
 }
 
+static void log_sends(const tc_send_batch *sends)
+{
+    if (!sends)
+        return;
+    tc_send_batch_counts n = tc_send_batch_counts_of(sends);
+    tc_info("server: %" G_GUINT64_FORMAT " batched sends in %" G_GUINT64_FORMAT
+            " system calls; %" G_GUINT64_FORMAT " left part unsent, %" G_GUINT64_FORMAT " failed",
+            n.sends, n.system_calls, n.blocked, n.failed);
+}
+
 void tc_server_destroy(tc_server *srv)
 {
     if (!srv)
@@ -292,6 +308,8 @@ void tc_server_destroy(tc_server *srv)
         g_source_remove(srv->flush_source);
     if (srv->lws)
         lws_context_destroy(srv->lws); /* closes every connection: tc_conn_free */
+    log_sends(srv->sends);
+    tc_send_batch_destroy(srv->sends); /* after lws: its SSLs hold the BIOs */
     g_thread_pool_free(srv->kdf_pool, FALSE, TRUE);
     tc_router_destroy(srv->router);
     g_hash_table_destroy(srv->conns);

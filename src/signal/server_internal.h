@@ -12,6 +12,7 @@
 #include "telecounter/media.h"
 #include "telecounter/protocol.h"
 #include "telecounter/router.h"
+#include "telecounter/send_batch.h"
 #include "telecounter/server.h"
 #include "telecounter/stats.h"
 
@@ -48,6 +49,7 @@ typedef struct tc_conn {
     bool write_requested; /* lws_callback_on_writable already asked for */
     bool flush_listed;    /* in srv->to_flush */
     size_t unconfirmed;   /* bytes written directly since lws last said "writeable" */
+    BIO *send_bio;        /* the TLS write side, made by srv->sends; owned by lws's SSL */
     /* The latest queue position not yet written: positions are coalesced, as
      * only the newest matters and a busy desk moves everyone at once. */
     bool position_pending;
@@ -80,7 +82,8 @@ struct tc_server {
     GThreadPool *kdf_pool;
     uint64_t next_conn_id;
     bool queues_dirty;
-    GArray *to_flush; /* uint64 ids of connections with output to write */
+    GArray *to_flush;     /* uint64 ids of connections with output to write */
+    tc_send_batch *sends; /* sends to_flush's output together (see conn.c) */
     guint flush_source;
     guint tick_source, summary_source, history_source;
     tc_stats_history history;

@@ -56,7 +56,8 @@ async def server_command_line():
                                     ("assign", "routing", "assignment", "fastest"),
                                     ("ring", "routing", "ring_timeout_s", "two"),
                                     ("desks", "routing", "desks", "Broad Band"),
-                                    ("key", "invites", "key", "abc")]:
+                                    ("key", "invites", "key", "abc"),
+                                    ("uring", "server", "io_uring", "sometimes")]:
         path = bad_config(srv, name, group, key, value)
         r = run(BINARY, "--check-config", "--config", path)
         out = r.stdout + r.stderr

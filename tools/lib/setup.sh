@@ -19,7 +19,7 @@ TC_PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libwebsockets-dev libwebsockets-evlib-glib libglib2.0-dev libnice-dev libsrtp2-dev
     libopus-dev libjansson-dev libsqlite3-dev sqlite3 libcmocka-dev libsodium-dev
-    libssl-dev openssl python3 python3-websockets iproute2 chromium nodejs npm dpkg-dev
+    libssl-dev liburing-dev openssl python3 python3-websockets iproute2 chromium nodejs npm dpkg-dev
 )
 
 TC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

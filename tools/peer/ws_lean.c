@@ -4,12 +4,13 @@
  * every step that its state allows on each event; with level-triggered epoll
  * a step that would block is tried again on the next event.
  *
- * Reading: epoll cannot see bytes that OpenSSL already holds, so SSL_read is
- * called again while SSL_has_pending says OpenSSL has some (read-ahead makes
- * it take all the kernel has in one read). When it holds none, we stop without
- * the read that would only return EAGAIN: anything left is in the kernel, and
- * level-triggered epoll reports the socket again. That saves a system call per
- * message, a good part of the client's cost.
+ * Reading: OpenSSL reads from a memory BIO, never from the socket. An event
+ * that says the socket is readable gets one read(2) of up to READ_CHUNK bytes
+ * into that BIO (or the bytes someone read for us, tc_wsl_feed: wsl_reader
+ * reads many sockets with one io_uring submission); then SSL_read runs until
+ * the BIO is empty. Anything left in the kernel is reported again by
+ * level-triggered epoll. So a message costs one system call at most, and none
+ * that would only return EAGAIN.
  */
 #include "ws_lean.h"
 
@@ -55,6 +56,9 @@ struct tc_wsl {
     size_t out_off;
     wsl_buf msg; /* a fragmented message being joined */
     bool in_msg;
+    BIO *rbio; /* received TLS bytes not yet taken by OpenSSL (owned by ssl) */
+    bool fed;  /* this event's bytes came by tc_wsl_feed */
+    bool eof;  /* the server closed its side */
 };
 
 static int buf_reserve(wsl_buf *b, size_t extra, size_t max)
@@ -303,7 +307,15 @@ tc_wsl *tc_wsl_create(SSL_CTX *ctx, int epfd, const tc_wsl_target *t, const tc_w
     if (connect(c->fd, (const struct sockaddr *)&t->addr, t->addr_len) < 0 && errno != EINPROGRESS)
         goto fail;
     c->ssl = SSL_new(ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1 || queue_request(c, t) != 0) {
+    BIO *wbio = c->ssl ? BIO_new_socket(c->fd, BIO_NOCLOSE) : NULL;
+    c->rbio = wbio ? BIO_new(BIO_s_mem()) : NULL;
+    if (!c->rbio) {
+        BIO_free(wbio);
+        errno = EIO;
+        goto fail;
+    }
+    SSL_set_bio(c->ssl, c->rbio, wbio);
+    if (queue_request(c, t) != 0) {
         errno = EIO;
         goto fail;
     }
@@ -511,9 +523,45 @@ static int read_all(tc_wsl *c)
             rc = take_frames(c);
         if (rc)
             return rc;
-        if (!SSL_has_pending(c->ssl))
-            return 0; /* the rest, if any, is in the kernel, and epoll will say so */
     }
+}
+
+/* Bytes read from the socket, by us or for us: n > 0 bytes at p, 0 for the
+ * server's end of stream, -EAGAIN for none, another -errno for an error. */
+static void take_bytes(tc_wsl *c, const uint8_t *p, ssize_t n)
+{
+    if (n > 0 && BIO_write(c->rbio, p, (int)n) != (int)n)
+        c->why = "out of memory for received bytes";
+    else if (n == 0)
+        c->eof = true;
+    else if (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR)
+        c->why = "reading the socket failed";
+}
+
+static void read_socket(tc_wsl *c)
+{
+    uint8_t buf[READ_CHUNK];
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    take_bytes(c, buf, n >= 0 ? n : -errno);
+}
+
+bool tc_wsl_wants_read(const tc_wsl *c, uint32_t events)
+{
+    return c->state > WSL_TCP && c->state < WSL_CLOSED && !c->eof && !c->why &&
+           (events & (EPOLLIN | EPOLLHUP | EPOLLERR));
+}
+
+int tc_wsl_fd(const tc_wsl *c)
+{
+    return c->fd;
+}
+
+void tc_wsl_feed(tc_wsl *c, const uint8_t *p, ssize_t n)
+{
+    if (c->state == WSL_CLOSED)
+        return;
+    take_bytes(c, p, n);
+    c->fed = true;
 }
 
 static int finish_connect(tc_wsl *c, uint32_t events)
@@ -546,6 +594,9 @@ void tc_wsl_handle(tc_wsl *c, uint32_t events)
     if (c->state == WSL_CLOSED)
         return;
     c->want_write = false;
+    if (!c->fed && tc_wsl_wants_read(c, events))
+        read_socket(c);
+    c->fed = false;
     int rc = c->why ? -EIO : 0;
     if (rc == 0 && c->state == WSL_TCP)
         rc = finish_connect(c, events);
@@ -557,6 +608,10 @@ void tc_wsl_handle(tc_wsl *c, uint32_t events)
         rc = read_all(c);
     if (rc == 0 && c->state >= WSL_UPGRADE && c->out_off < c->out.len)
         rc = flush(c); /* a write that waited for a read */
+    if (rc == 0 && c->eof) {
+        c->why = "the server closed the connection";
+        rc = -ECONNRESET;
+    }
     if (rc)
         close_now(c, c->why ? c->why : "connection error");
     else

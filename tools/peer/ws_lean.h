@@ -3,8 +3,9 @@
  * for benchmarks that must measure the server, not the client. A non-blocking
  * socket, OpenSSL, and just enough RFC 6455 for text messages; no GLib, no
  * libwebsockets. The caller owns an epoll set (level-triggered) and hands each
- * event to tc_wsl_handle; a received message costs one SSL_read and a frame
- * header, and is passed on without a copy.
+ * event to tc_wsl_handle (or a batch of events to wsl_reader.h); a received
+ * message costs one read of the socket at most, an SSL_read and a frame
+ * header, and is passed on without a further copy.
  *
  * It does not verify the server's certificate, so tc_wsl_target_parse accepts
  * only loopback hosts (127.0.0.0/8, ::1, localhost).
@@ -90,9 +91,17 @@ SSL_CTX *tc_wsl_ssl_ctx_create(void);
  * the connection. NULL (errno set) when the socket cannot be made. */
 tc_wsl *tc_wsl_create(SSL_CTX *ctx, int epfd, const tc_wsl_target *t, const tc_wsl_events *ev,
                       void *user);
-/* Handles the epoll events of c: connect, TLS handshake, upgrade, reads until
- * OpenSSL would block, pending writes. Does nothing after on_closed. */
+/* Handles the epoll events of c: connect, TLS handshake, upgrade, one read of
+ * the socket (unless tc_wsl_feed gave this event's bytes), every message they
+ * complete, pending writes. Does nothing after on_closed. */
 void tc_wsl_handle(tc_wsl *c, uint32_t events);
+/* Whether handling these events would read c's socket (tc_wsl_fd). */
+bool tc_wsl_wants_read(const tc_wsl *c, uint32_t events);
+int tc_wsl_fd(const tc_wsl *c);
+/* Bytes read from c's socket by the caller, for the next tc_wsl_handle (which
+ * then does not read it): n > 0 bytes at p (copied), 0 for end of stream,
+ * -EAGAIN for none, another -errno for a read error. */
+void tc_wsl_feed(tc_wsl *c, const uint8_t *p, ssize_t n);
 /* Sends one text message, at once when the socket takes it. 0; -ENOTCONN
  * before on_open or after on_closed; -EMSGSIZE, -ENOMEM. A write error shows
  * as on_closed from the next tc_wsl_handle. */

@@ -84,6 +84,7 @@ static void check_defaults(const tc_config *c)
     assert_string_equal(c->tls_key, "certs/dev-key.pem");
     assert_string_equal(c->web_root, "web");
     assert_string_equal(c->allowed_origins, "");
+    assert_true(c->io_uring);
     assert_int_equal(c->log_level, TC_LOG_INFO);
     assert_string_equal(c->db_path, "var/telecounter.db");
     assert_int_equal(c->desk_count, 3);
@@ -138,6 +139,7 @@ static void a_file_sets_every_kind_of_key(void **state)
                        "[server]\naddress = 0.0.0.0\nport = 9443\n"
                        "public_url = https://tc.example\ntls_cert = /c.pem\ntls_key = /k.pem\n"
                        "web_root = /srv/web\nallowed_origins = https://a.example,https://b\n"
+                       "io_uring = false\n"
                        "[log]\nlevel = debug\n"
                        "[store]\npath = /var/lib/tc.db\n"
                        "[routing]\ndesks = sales , support_2,vip\nassignment = random\n"
@@ -161,6 +163,7 @@ static void a_file_sets_every_kind_of_key(void **state)
     assert_string_equal(c->tls_key, "/k.pem");
     assert_string_equal(c->web_root, "/srv/web");
     assert_string_equal(c->allowed_origins, "https://a.example,https://b");
+    assert_false(c->io_uring);
     assert_int_equal(c->log_level, TC_LOG_DEBUG);
     assert_string_equal(c->db_path, "/var/lib/tc.db");
     assert_int_equal(c->desk_count, 3);
