@@ -31,8 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH 64         /* sends per io_uring submission, as in send_batch.c */
-#define EVENTS_MAX 256   /* as in bench_fanout.c */
+#define BATCH 64       /* sends per io_uring submission, as in send_batch.c */
+#define EVENTS_MAX 256 /* as in bench_fanout.c */
 #define READ_SLOT 16384
 
 typedef struct bench {
@@ -86,8 +86,8 @@ static void *reader(void *arg)
         if (n > 0 && b->read_with_ring && ring_ok) {
             for (int i = 0; i < n; i++) {
                 struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
-                io_uring_prep_recv(sqe, b->reader_fd[ev[i].data.u32],
-                                   slots + (size_t)i * READ_SLOT, READ_SLOT, MSG_DONTWAIT);
+                io_uring_prep_recv(sqe, b->reader_fd[ev[i].data.u32], slots + (size_t)i * READ_SLOT,
+                                   READ_SLOT, MSG_DONTWAIT);
             }
             io_uring_submit_and_wait(&ring, (unsigned)n);
             struct io_uring_cqe *cqe;
