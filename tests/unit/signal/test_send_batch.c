@@ -122,6 +122,21 @@ static void conn_close(conn *c)
         close(c->peer);
 }
 
+/* n socket-pair connections of batch b. */
+static void conns_open(conn *c, int n, tc_send_batch *b)
+{
+    for (int i = 0; i < n; i++)
+        conn_open(&c[i], b, false);
+}
+
+/* Closes n connections, then drops the batch. */
+static void conns_close_all(conn *c, int n, tc_send_batch *b)
+{
+    for (int i = 0; i < n; i++)
+        conn_close(&c[i]);
+    tc_send_batch_destroy(b);
+}
+
 /* BIO_write of the next n pattern bytes; what it returns. */
 static int put(conn *c, size_t n)
 {
@@ -262,9 +277,7 @@ static void test_held_until_send(void **state)
     tc_send_batch_hold(b); /* a pass with nothing held sends nothing */
     assert_int_equal(tc_send_batch_send(b), 0);
     assert_int_equal(tc_send_batch_counts_of(b).system_calls, n.system_calls);
-    for (int i = 0; i < 3; i++)
-        conn_close(&c[i]);
-    tc_send_batch_destroy(b);
+    conns_close_all(c, 3, b);
 }
 
 /* The 64th BIO given bytes sends the first 64 at once; a BIO written again
@@ -274,8 +287,7 @@ static void test_chunks_of_64_go_early(void **state)
     enum { N = CHUNK + 6 };
     tc_send_batch *b = new_batch(state);
     conn c[N];
-    for (int i = 0; i < N; i++)
-        conn_open(&c[i], b, false);
+    conns_open(c, N, b);
     tc_send_batch_hold(b);
     for (int i = 0; i < CHUNK - 1; i++)
         put_all(&c[i], 100 + (size_t)i);
@@ -296,9 +308,7 @@ static void test_chunks_of_64_go_early(void **state)
     tc_send_batch_counts n = tc_send_batch_counts_of(b);
     assert_int_equal(n.sends, N + 1);
     assert_int_equal(n.system_calls, tc_send_batch_uses_io_uring(b) ? 2 : N + 1);
-    for (int i = 0; i < N; i++)
-        conn_close(&c[i]);
-    tc_send_batch_destroy(b);
+    conns_close_all(c, N, b);
 }
 
 /* A full socket: the held bytes stay, the owner is told, direct writes say
@@ -462,8 +472,7 @@ static void test_freed_while_listed(void **state)
     enum { N = CHUNK + 1 };
     tc_send_batch *b = new_batch(state);
     conn c[N];
-    for (int i = 0; i < N; i++)
-        conn_open(&c[i], b, false);
+    conns_open(c, N, b);
     tc_send_batch_hold(b);
     for (int i = 0; i < CHUNK - 1; i++)
         put_all(&c[i], 100);
@@ -483,9 +492,7 @@ static void test_freed_while_listed(void **state)
     expect_nothing(&c[CHUNK]);
     tc_send_batch_counts n = tc_send_batch_counts_of(b);
     assert_int_equal(n.sends, CHUNK - 1 + 2);
-    for (int i = 0; i < N; i++)
-        conn_close(&c[i]);
-    tc_send_batch_destroy(b);
+    conns_close_all(c, N, b);
 }
 
 /* The BIOs keep their batch: destroyed first, it lives until the last BIO
@@ -604,8 +611,7 @@ static void test_failed_ring_falls_back(void **state)
         null_dev = make_null(next_fd);
     }
     conn c[3];
-    for (int i = 0; i < 3; i++)
-        conn_open(&c[i], b, false);
+    conns_open(c, 3, b);
     for (int pass = 0; pass < 2; pass++) {
         tc_send_batch_hold(b);
         for (int i = 0; i < 3; i++)
@@ -619,9 +625,7 @@ static void test_failed_ring_falls_back(void **state)
     assert_int_equal(n.sends, 6);
     assert_int_equal(n.system_calls, ring ? 1 + 6 : 6); /* the failed submission, then send(2)s */
     assert_int_equal(n.failed, 0);
-    for (int i = 0; i < 3; i++)
-        conn_close(&c[i]);
-    tc_send_batch_destroy(b);
+    conns_close_all(c, 3, b);
     struct stat st; /* the copy of /dev/null, unless the batch closed it with its ring */
     if (ring && fstat(next_fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == null_dev)
         close(next_fd);
