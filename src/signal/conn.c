@@ -3,18 +3,19 @@
  * the per-connection rate limit, and the outgoing queue.
  *
  * Output is written once per main-loop round, after whatever raised it: a
- * connection with something to say is listed, and one idle callback writes the
- * whole list (so a queue position that changes three times in a round is sent
- * once). It is written directly, not from lws's writeable callback: asking lws
- * for writability costs a poll-set change, a GLib wake-up and a dispatch per
- * connection, three times the write itself, and a fan-out to 2,000 waiting
- * customers is all such writes. What keeps this safe: lws appends to its own
- * buffer whatever the socket does not take; a connection may be written
- * directly only up to TC_DIRECT_WRITE_BYTES since lws last said the socket
- * was writeable (lws says so only once its buffer is empty), and beyond that
- * the queue waits for the writeable callback; a connection that stops reading
- * therefore fills its queue and is closed. HTTP/2 streams (WebSockets over h2)
- * must never be written outside the callback, so they always wait for it.
+ * connection with something to say is listed, and the prepare of one source
+ * writes the whole list at the start of the next round (so a queue position
+ * that changes three times in a round is sent once). It is written directly,
+ * not from lws's writeable callback: asking lws for writability costs a
+ * poll-set change, a GLib wake-up and a dispatch per connection, three times
+ * the write itself, and a fan-out to 2,000 waiting customers is all such writes.
+ * What keeps this safe: lws appends to its own buffer whatever the socket does
+ * not take; a connection may be written directly only up to
+ * TC_DIRECT_WRITE_BYTES since lws last said the socket was writeable (lws says
+ * so only once its buffer is empty), and beyond that the queue waits for the
+ * writeable callback; a connection that stops reading therefore fills its queue
+ * and is closed. HTTP/2 streams (WebSockets over h2) must never be written
+ * outside the callback, so they always wait for it.
  *
  * The flush writes every listed connection's records into its send_batch BIO
  * (see send_batch.h), which holds them; they go with one io_uring submission
@@ -109,12 +110,44 @@ tc_conn *tc_conn_by_id(tc_server *srv, uint64_t id)
 /* Bytes written directly before waiting for lws's writeable callback. */
 #define TC_DIRECT_WRITE_BYTES (64u << 10)
 
-static gboolean on_flush(gpointer data)
+/* The flush runs in the prepare of a source of the highest priority, which
+ * GLib calls first on every loop round, before it polls: so output raised by
+ * one round's dispatches goes out at the start of the next round without a
+ * round of its own (an idle callback would cost one more walk of every
+ * connection's GSource a fan-out). */
+typedef struct flush_source {
+    GSource base;
+    tc_server *srv;
+} flush_source;
+
+static gboolean flush_prepare(GSource *src, gint *timeout_ms)
 {
-    tc_server *srv = data;
-    srv->flush_source = 0;
-    tc_conn_flush_all(srv);
-    return G_SOURCE_REMOVE;
+    tc_server *srv = ((flush_source *)src)->srv;
+    *timeout_ms = -1;
+    if (srv->to_flush->len > 0)
+        tc_conn_flush_all(srv);
+    return FALSE;
+}
+
+static gboolean flush_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+    (void)src;
+    (void)cb;
+    (void)data;
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs flush_funcs = {.prepare = flush_prepare, .dispatch = flush_dispatch};
+
+guint tc_conn_attach_flush(tc_server *srv, GMainContext *ctx)
+{
+    GSource *src = g_source_new(&flush_funcs, sizeof(flush_source));
+    ((flush_source *)src)->srv = srv;
+    g_source_set_priority(src, G_PRIORITY_HIGH - 1);
+    g_source_set_name(src, "tc-conn-flush");
+    guint id = g_source_attach(src, ctx);
+    g_source_unref(src);
+    return id;
 }
 
 /* Lists c for the end-of-round flush. */
@@ -125,8 +158,6 @@ static void schedule_flush(tc_conn *c)
         return;
     c->flush_listed = true;
     g_array_append_val(srv->to_flush, c->id);
-    if (!srv->flush_source)
-        srv->flush_source = g_idle_add_full(G_PRIORITY_DEFAULT, on_flush, srv, NULL);
 }
 
 static void want_write(tc_conn *c)

@@ -235,6 +235,7 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
     srv->store = store;
     srv->loop = loop;
     srv->to_flush = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    srv->flush_source = tc_conn_attach_flush(srv, g_main_loop_get_context(loop));
     snprintf(srv->origin_list, sizeof srv->origin_list, "%s",
              cfg->allowed_origins[0] ? cfg->allowed_origins : cfg->public_url);
     srv->conns = g_hash_table_new(g_int64_hash, g_int64_equal);

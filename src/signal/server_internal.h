@@ -111,6 +111,8 @@ int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool bin
 int tc_conn_writeable(tc_conn *c);
 /* Writes the output of every connection that has some (see conn.c). */
 void tc_conn_flush_all(tc_server *srv);
+/* The source that calls tc_conn_flush_all once per loop round; its id. */
+guint tc_conn_attach_flush(tc_server *srv, GMainContext *ctx);
 
 /* dispatch.c: the table from request type to handler */
 void tc_dispatch(tc_conn *c, tc_request *req);
