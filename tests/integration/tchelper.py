@@ -204,6 +204,36 @@ def free_port():
 _SSL_CTX = None
 
 
+def ws_frame(text):
+    """A masked client text frame (RFC 6455 5.3), for tests that speak WebSocket by hand."""
+    payload, mask = text.encode(), os.urandom(4)
+    n = len(payload)
+    head = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0xFE]) + n.to_bytes(2, "big"))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def upgrade_request(port, origin=None):
+    """The bytes of a WebSocket upgrade request for /ws (Origin only when given)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\n"
+            + (f"Origin: {origin}\r\n" if origin else "") + "\r\n").encode()
+
+
+def hand_upgrade(sock, port, origin=None):
+    """Sends a WebSocket upgrade for /ws on an open TLS socket and reads the response head.
+    True when the server switched protocols (101)."""
+    sock.sendall(upgrade_request(port, origin))
+    head = b""
+    while b"\r\n\r\n" not in head:
+        byte = sock.recv(1)
+        if not byte:
+            break
+        head += byte
+    return b" 101 " in head.split(b"\r\n", 1)[0]
+
+
 def insecure_ssl():
     """A TLS client context that accepts the throwaway self-signed certificate. Made once:
     building a default context loads the system CA store, which costs ~50 ms."""
@@ -388,14 +418,11 @@ class Server:
         """Sends a WebSocket upgrade request by hand (TLS, HTTP/1.1) and returns the status
         code of the answer; the connection is then closed. Independent of the client
         library, which refuses some valid refusals (e.g. an HTTP/1.0 status line)."""
-        key = base64.b64encode(os.urandom(16)).decode()
-        req = (f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\nOrigin: {origin or self.origin}\r\n\r\n")
+        req = upgrade_request(self.port, origin or self.origin)
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
                                        source_address=(source, 0) if source else None)
         with insecure_ssl().wrap_socket(raw, server_hostname="localhost") as s:
-            s.sendall(req.encode())
+            s.sendall(req)
             head = b""
             while b"\r\n" not in head:
                 chunk = s.recv(4096)

@@ -11,7 +11,6 @@ another customer's session or the server's health.
 """
 
 import asyncio
-import base64
 import json
 import os
 import random
@@ -514,14 +513,6 @@ async def client_that_does_not_read():
         S.check("not reading, closed" in f.read(), "the server log says why it was closed")
 
 
-def ws_frame(text):
-    """A masked client text frame (RFC 6455 5.3)."""
-    payload, mask = text.encode(), os.urandom(4)
-    n = len(payload)
-    head = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0xFE]) + n.to_bytes(2, "big"))
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
 def flood_without_reading(port, count):
     """Upgrades by hand with a 4 KiB receive buffer, sends count requests whose replies are
     ~150 bytes each without reading any, then reads until the server ends the connection.
@@ -533,17 +524,11 @@ def flood_without_reading(port, count):
     raw.settimeout(60)
     raw.connect(("127.0.0.1", port))
     s = tchelper.insecure_ssl().wrap_socket(raw, server_hostname="localhost")
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += s.recv(1)
+    tchelper.hand_upgrade(s, port)
     sent = 0
     try:
         for i in range(count):
-            s.sendall(ws_frame(json.dumps({"type": "hello", "id": f"{i:08d}" + "x" * 56})))
+            s.sendall(tchelper.ws_frame(json.dumps({"type": "hello", "id": f"{i:08d}" + "x" * 56})))
             sent += 1
     except OSError:
         pass

@@ -9,7 +9,6 @@ goes out from lws's writeable callback).
 """
 
 import asyncio
-import base64
 import json
 import os
 import re
@@ -85,16 +84,6 @@ async def fanout_without_io_uring():
     await fanout_reaches_everyone("false")
 
 
-def ws_frame(text):
-    """A masked client text frame."""
-    payload = text.encode()
-    mask = os.urandom(4)
-    n = len(payload)
-    head = bytes([0x81]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) +
-                           struct.pack("!H", n))
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
 def read_frames(sock, want, timeout):
     """Reads until `want` server text frames have arrived; returns their texts."""
     sock.settimeout(timeout)
@@ -118,19 +107,9 @@ def read_frames(sock, want, timeout):
     return texts
 
 
-def upgrade(s, srv):
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nUpgrade: websocket\r\n"
-               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               f"Sec-WebSocket-Version: 13\r\nOrigin: {srv.origin}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += s.recv(1)
-    return b" 101 " in head.split(b"\r\n", 1)[0]
-
-
 def pings(first, last):
-    return b"".join(ws_frame(json.dumps({"type": "ping", "id": i})) for i in range(first, last + 1))
+    return b"".join(tchelper.ws_frame(json.dumps({"type": "ping", "id": i}))
+                    for i in range(first, last + 1))
 
 
 def slow_reader(srv, fill, more):
@@ -144,7 +123,7 @@ def slow_reader(srv, fill, more):
     raw.settimeout(10)
     raw.connect(("127.0.0.1", srv.port))
     with tchelper.insecure_ssl().wrap_socket(raw, server_hostname="localhost") as s:
-        if not upgrade(s, srv):
+        if not tchelper.hand_upgrade(s, srv.port, srv.origin):
             return None
         s.sendall(pings(1, fill))
         time.sleep(1.0)
