@@ -222,8 +222,9 @@ def upgrade_request(port, origin=None):
 
 
 def hand_upgrade(sock, port, origin=None):
-    """Sends a WebSocket upgrade for /ws on an open TLS socket and reads the response head.
-    True when the server switched protocols (101)."""
+    """Sends a WebSocket upgrade for /ws on an open TLS socket and reads the response head
+    (a byte at a time: what follows it is the server's first frames). Returns the status
+    code, or None when the answer has none."""
     sock.sendall(upgrade_request(port, origin))
     head = b""
     while b"\r\n\r\n" not in head:
@@ -231,7 +232,8 @@ def hand_upgrade(sock, port, origin=None):
         if not byte:
             break
         head += byte
-    return b" 101 " in head.split(b"\r\n", 1)[0]
+    parts = head.split(b"\r\n", 1)[0].split()
+    return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
 
 
 def insecure_ssl():
@@ -418,19 +420,10 @@ class Server:
         """Sends a WebSocket upgrade request by hand (TLS, HTTP/1.1) and returns the status
         code of the answer; the connection is then closed. Independent of the client
         library, which refuses some valid refusals (e.g. an HTTP/1.0 status line)."""
-        req = upgrade_request(self.port, origin or self.origin)
         raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
                                        source_address=(source, 0) if source else None)
         with insecure_ssl().wrap_socket(raw, server_hostname="localhost") as s:
-            s.sendall(req)
-            head = b""
-            while b"\r\n" not in head:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                head += chunk
-        parts = head.split(b"\r\n", 1)[0].split()
-        return int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+            return hand_upgrade(s, self.port, origin or self.origin)
 
     async def araw_upgrade(self, origin=None, source=None):
         return await asyncio.to_thread(self.raw_upgrade, origin, source)

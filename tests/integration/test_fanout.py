@@ -123,7 +123,7 @@ def slow_reader(srv, fill, more):
     raw.settimeout(10)
     raw.connect(("127.0.0.1", srv.port))
     with tchelper.insecure_ssl().wrap_socket(raw, server_hostname="localhost") as s:
-        if not tchelper.hand_upgrade(s, srv.port, srv.origin):
+        if tchelper.hand_upgrade(s, srv.port, srv.origin) != 101:
             return None
         s.sendall(pings(1, fill))
         time.sleep(1.0)
