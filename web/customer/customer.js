@@ -33,6 +33,10 @@ const st = {
     waitedTimer: null,
     lastQuality: null,
     cameras: [],
+    peer: 'connected', // the agent's connection: 'connected' or 'reconnecting' (peer.state)
+    peerUntil: null, // while 'reconnecting': when the resume window ends (ms since epoch)
+    peerTimer: null,
+    video: true, // false: the call is audio-only (call.media, or video: false in offer.ok)
 };
 window.__tc = { get pc() { return st.link ? st.link.pc : null; }, st };
 
@@ -40,7 +44,8 @@ window.__tc = { get pc() { return st.link ? st.link.pc : null; }, st };
 function save() {
     try {
         sessionStorage.setItem(STORE, JSON.stringify({ token: st.token, sessionId: st.sessionId, desk: st.desk,
-            answered: st.answered, camera: st.camera, joinedAt: st.joinedAt, consent: st.consent, agentName: st.agentName }));
+            answered: st.answered, camera: st.camera, joinedAt: st.joinedAt, consent: st.consent, agentName: st.agentName,
+            video: st.video }));
     } catch {
         /* storage blocked: resume will not survive a reload */
     }
@@ -114,9 +119,9 @@ async function startPreview() {
     $('#devices-retry').hidden = true;
     if (st.meter) st.meter.stop();
     stopStream(st.stream);
-    st.stream = null;
+    setStream(null);
     try {
-        st.stream = await getCamera(st.camera);
+        setStream(await getCamera(st.camera));
     } catch (e) {
         if (gumErrorKind(e) === 'OverconstrainedError' && st.camera !== 'facing:user') {
             // The chosen camera is gone: fall back to any camera.
@@ -177,9 +182,18 @@ async function ensureSignaling() {
     const sig = new Signaling();
     st.sig = sig;
     sig.on('queue.update', (m) => updateQueue(m.position, m.wait_s));
-    sig.on('session.answered', (m) => onAnswered(m.agent && m.agent.name));
+    sig.on('session.answered', (m) => {
+        st.peer = 'connected';
+        onAnswered(m.agent && m.agent.name);
+    });
     sig.on('session.ended', (m) => onEnded(m.reason));
     sig.on('media.state', (m) => onMediaState(m.state));
+    sig.on('peer.state', (m) => {
+        if (m.peer === 'agent' && (!st.sessionId || m.session_id === st.sessionId)) setPeer(m.state, m.until);
+    });
+    sig.on('call.media', (m) => {
+        if (!st.sessionId || m.session_id === st.sessionId) setVideo(m.video !== false);
+    });
     sig.on('session.replaced', () => {
         sig.close();
         cleanupMedia();
@@ -265,20 +279,22 @@ async function startMedia() {
     if (st.link) st.link.close();
     if (!st.stream) {
         try {
-            st.stream = await getCamera(st.camera);
+            setStream(await getCamera(st.camera));
         } catch (e) {
             // Without a camera we still connect (hear hold audio, see the agent).
-            st.stream = null;
+            setStream(null);
             setText($('#wait-media'), `gum.${gumErrorKind(e)}.title`);
         }
     }
     const link = new RelayLink(st.sig, {
         onTrack: (stream) => attachRemote(stream),
         onState: (s) => onPcState(s),
+        onAnswer: (ok) => {
+            if (typeof ok.video === 'boolean') setVideo(ok.video);
+        },
     });
     st.link = link;
     link.create(st.stream);
-    if (st.stream) $('#self').srcObject = st.stream;
     try {
         await link.offer();
     } catch (e) {
@@ -338,6 +354,7 @@ async function resume(reconnected) {
     if (r.state === 'answered') {
         st.agentName = (r.agent && r.agent.name) || st.agentName;
         if (!reconnected || $('[data-panel="call"]').hidden) onAnswered(st.agentName);
+        setPeer(r.peer || 'connected', r.peer_until);
     } else if (!reconnected || !st.answered) {
         enterWaiting(r.position, r.wait_s);
     }
@@ -378,25 +395,88 @@ function onAnswered(name) {
     $('#hold-play').hidden = true;
     const v = $('#remote');
     if (v.srcObject) playWithFallback(v, $('#tap-play'));
-    if (st.stream) $('#self').srcObject = st.stream;
-    updateButtons();
+    renderCall();
     startQuality();
+}
+
+// ---- the call's view, derived from the call state and the media whenever either changes ----------
+// (After a reload the call is answered before the camera is open: the buttons follow the
+// camera when it arrives, not only the answer.)
+function setStream(stream) {
+    st.stream = stream;
+    const self = $('#self');
+    if (self.srcObject !== stream) self.srcObject = stream;
+    renderCall();
+}
+
+function renderCall() {
+    updateButtons();
+    renderPeer();
+    $('#video-note').hidden = st.video !== false;
+}
+
+function inCall() {
+    return st.answered && !st.ended;
+}
+
+// The agent's connection (peer.state, or `peer` in the customer.resume reply).
+function setPeer(state, until) {
+    const was = st.peer;
+    st.peer = state === 'reconnecting' ? 'reconnecting' : 'connected';
+    st.peerUntil = st.peer === 'reconnecting' && until ? Number(until) : null;
+    renderPeer();
+    if (was !== st.peer && inCall()) {
+        announce(t(st.peer === 'reconnecting' ? 'call.agent_reconnecting' : 'call.agent_back'), { assertive: st.peer === 'reconnecting' });
+    }
+}
+
+function renderPeer() {
+    const away = inCall() && st.peer === 'reconnecting';
+    const box = $('#peer-state');
+    const wasAway = !box.hidden;
+    box.hidden = !away;
+    // No quality label while the agent is away: their picture is frozen, whatever our link says.
+    $('#quality').hidden = away;
+    if (away && !wasAway) showQuality({ level: 'unknown' });
+    clearInterval(st.peerTimer);
+    const left = $('#peer-state-left');
+    if (!away || !st.peerUntil) {
+        left.hidden = true;
+        return;
+    }
+    const tick = () => setText(left, 'call.peer_left', { t: fmtClock(Math.max(0, (st.peerUntil - Date.now()) / 1000)) });
+    left.hidden = false;
+    tick();
+    st.peerTimer = setInterval(tick, 1000);
+}
+
+// Audio-only calls (no video format in common): said plainly, and no stalled-picture label.
+function setVideo(on) {
+    const was = st.video;
+    st.video = on;
+    save();
+    renderCall();
+    if (was !== on && !on) announce(t('call.audio_only'));
 }
 
 function startQuality() {
     clearInterval(st.qualityTimer);
     st.qualityTimer = setInterval(async () => {
         if (!st.link) return;
-        const q = await st.link.quality().catch(() => null);
-        if (!q) return;
-        const el = $('#quality');
-        el.classList.remove('q-good', 'q-fair', 'q-poor', 'q-unknown');
-        el.classList.add(`q-${q.level}`);
-        setText($('#quality-text'), `quality.${q.level}`);
-        el.title = t('quality.detail', { rtt: q.rttMs ?? '—', loss: q.lossPct ?? '—' });
-        if (st.lastQuality && st.lastQuality !== q.level && q.level !== 'unknown') announce(t(`quality.${q.level}`));
-        st.lastQuality = q.level;
+        const q = await st.link.quality({ expectVideo: st.video !== false }).catch(() => null);
+        if (!q || st.peer === 'reconnecting') return;
+        showQuality(q);
     }, 2000);
+}
+
+function showQuality(q) {
+    const el = $('#quality');
+    el.classList.remove('q-good', 'q-fair', 'q-poor', 'q-unknown', 'q-stalled');
+    el.classList.add(`q-${q.level}`);
+    setText($('#quality-text'), `quality.${q.level}`);
+    el.title = t('quality.detail', { rtt: q.rttMs ?? '—', loss: q.lossPct ?? '—' });
+    if (st.lastQuality && st.lastQuality !== q.level && q.level !== 'unknown') announce(t(`quality.${q.level}`));
+    st.lastQuality = q.level;
 }
 
 function updateButtons() {
@@ -404,17 +484,18 @@ function updateButtons() {
     const v = st.stream && st.stream.getVideoTracks()[0];
     const muted = a ? !a.enabled : true;
     const camOff = v ? !v.enabled : true;
+    const live = inCall();
     const bm = $('#btn-mute');
     bm.setAttribute('aria-pressed', String(muted));
     setIcon(bm.querySelector('[data-icon]'), muted ? 'micOff' : 'mic');
     setText(bm.querySelector('[data-i18n]'), muted ? 'call.unmute' : 'call.mute');
-    bm.disabled = !a;
+    bm.disabled = !live || !a;
     const bc = $('#btn-cam');
     bc.setAttribute('aria-pressed', String(camOff));
     setIcon(bc.querySelector('[data-icon]'), camOff ? 'camOff' : 'cam');
     setText(bc.querySelector('[data-i18n]'), camOff ? 'call.camera_on' : 'call.camera_off');
-    bc.disabled = !v;
-    $('#btn-switch').disabled = !v;
+    bc.disabled = !live || !v;
+    $('#btn-switch').disabled = !live || !v;
 }
 
 function toggleTrack(kind) {
@@ -455,6 +536,7 @@ async function switchCamera() {
     const self = $('#self');
     self.srcObject = st.stream;
     self.classList.toggle('mirror', next !== 'facing:environment');
+    renderCall();
     announce(t(next === 'facing:environment' ? 'call.using_rear' : 'call.using_front'));
 }
 
@@ -476,7 +558,7 @@ function cleanupMedia() {
     if (st.meter) st.meter.stop();
     st.meter = null;
     stopStream(st.stream);
-    st.stream = null;
+    setStream(null);
     for (const v of ['#remote', '#self', '#preview']) $(v).srcObject = null;
 }
 
@@ -486,6 +568,7 @@ function onEnded(reason) {
     cleanupMedia();
     setReconnecting(false);
     $('#reconnecting').hidden = true;
+    renderCall();
     if (st.answered) {
         setText($('#ended-reason'), `ended.${reason}`);
         go('rate', 'feedback');
@@ -634,7 +717,8 @@ async function main() {
     if (saved && saved.token) {
         // A reload during the queue or the call: pick up where we were.
         Object.assign(st, { token: saved.token, sessionId: saved.sessionId, desk: saved.desk, answered: !!saved.answered,
-            camera: saved.camera || 'facing:user', joinedAt: saved.joinedAt, consent: !!saved.consent, agentName: saved.agentName || '' });
+            camera: saved.camera || 'facing:user', joinedAt: saved.joinedAt, consent: !!saved.consent, agentName: saved.agentName || '',
+            video: saved.video !== false });
         if (st.desk === 'id_check') $('[data-step="consent"]').hidden = false;
         step(st.answered ? 'call' : 'waiting');
         try {

@@ -105,13 +105,20 @@ export function playWithFallback(el, fallbackButton) {
     });
 }
 
+// How long inbound video may decode no frame, while video is expected, before the quality
+// label stops saying the connection is good (a frozen picture is not a good connection).
+export const VIDEO_STALL_MS = 3000;
+
 // The peer connection with the relay. sig: a Signaling. Callbacks: onTrack(stream),
-// onState(state) with 'new'|'connecting'|'connected'|'disconnected'|'failed'|'closed'.
+// onState(state) with 'new'|'connecting'|'connected'|'disconnected'|'failed'|'closed',
+// onAnswer(reply) with each `offer.ok` applied (its `video: false` says the call is audio-only).
 export class RelayLink {
-    constructor(sig, { onTrack, onState } = {}) {
+    constructor(sig, { onTrack, onState, onAnswer } = {}) {
         this.sig = sig;
         this.onTrack = onTrack || (() => {});
         this.onStateCb = onState || (() => {});
+        this.onAnswer = onAnswer || (() => {});
+        this.frames = null; // {count, at}: the last time inbound video frames were seen to grow
         this.pc = null;
         this.stream = null;
         this.remoteStream = new MediaStream();
@@ -205,6 +212,7 @@ export class RelayLink {
             this.answerUfrag = uf ? uf[1] : null;
             await this.pc.setRemoteDescription({ type: 'answer', sdp: ok.sdp });
             this.remoteSet = true;
+            this.onAnswer(ok);
             for (const m of this.remoteQueue.splice(0)) await this.addRemote(m);
         } finally {
             this.offering = false;
@@ -259,9 +267,10 @@ export class RelayLink {
         if (s) await s.replaceTrack(track);
     }
 
-    // Connection quality from getStats(): {rttMs, lossPct, level: 'good'|'fair'|'poor'|'unknown',
-    // inVideoKbps, framesDecoded, pair}.
-    async quality() {
+    // Connection quality from getStats(): {rttMs, lossPct, level: 'good'|'fair'|'poor'|'unknown'|
+    // 'stalled', inVideoKbps, framesDecoded, pair}. 'stalled': video is expected (expectVideo)
+    // but no inbound frame was decoded for VIDEO_STALL_MS, whatever the round trip and loss say.
+    async quality({ expectVideo = true } = {}) {
         if (!this.pc) return { level: 'unknown' };
         const report = await this.pc.getStats();
         let pair = null;
@@ -301,9 +310,21 @@ export class RelayLink {
             const l = lossPct ?? 0;
             level = r < 250 && l < 2 ? 'good' : r < 500 && l < 8 ? 'fair' : 'poor';
         }
+        if (expectVideo && this.videoStalled(framesDecoded, now)) level = 'stalled';
+        else if (!expectVideo) this.frames = null;
         const local = pair && byId.get(pair.localCandidateId);
         return { rttMs, lossPct: lossPct === null ? null : Math.round(lossPct * 10) / 10, level, inKbps, framesDecoded,
             pairType: local ? `${local.candidateType}/${local.protocol}` : null };
+    }
+
+    // True when `count` (inbound video framesDecoded) has not grown for VIDEO_STALL_MS. The
+    // clock starts at the first sample, so a picture that never started counts as stalled too.
+    videoStalled(count, now) {
+        if (!this.frames || count !== this.frames.count) {
+            this.frames = { count, at: now };
+            return false;
+        }
+        return now - this.frames.at >= VIDEO_STALL_MS;
     }
 
     close() {

@@ -12,7 +12,7 @@ const DYNAMIC = {
     reason: ['break', 'training', 'admin', 'meeting', 'missed', 'declined'],
     ended: ['completed', 'abandoned', 'missed', 'customer_gone', 'agent_gone', 'failed', 'server_shutdown'],
     ended_unanswered: ['completed', 'abandoned', 'missed', 'customer_gone', 'agent_gone', 'failed', 'server_shutdown'],
-    quality: ['good', 'fair', 'poor', 'unknown'],
+    quality: ['good', 'fair', 'poor', 'unknown', 'stalled'],
     'ring.cancelled': ['timeout', 'customer_left'],
     rate: ['n1', 'n2', 'n3', 'n4', 'n5'],
     step: ['browser', 'devices', 'consent', 'waiting', 'call', 'feedback'],
