@@ -21,6 +21,7 @@
 #pragma once
 
 #include "telecounter/config.h"
+#include "telecounter/media.h"
 #include "telecounter/store.h"
 
 #include <stdbool.h>
@@ -77,6 +78,9 @@ typedef struct tc_session_info {
     int64_t queued_at, answered_at;
     int64_t agent_id; /* answering (or ringing) agent; 0 = none */
     char agent_name[128];
+    /* answered: that side's connection is gone and its resume window runs */
+    bool customer_away, agent_away;
+    int64_t away_until; /* when the window of the side that is away ends, else 0 */
 } tc_session_info;
 
 typedef struct tc_ring_info {
@@ -102,6 +106,10 @@ typedef struct tc_router_events {
     void (*ended)(void *user, int64_t session_id, int64_t agent_id, tc_end_reason reason);
     /* queues or agent states changed: watchers may want a fresh summary */
     void (*queues_changed)(void *user);
+    /* One side of an answered call lost its connection (connected false; until:
+     * the end of its resume window) or came back: news for the other side. */
+    void (*peer_state)(void *user, int64_t session_id, int64_t agent_id, tc_media_side who,
+                       bool connected, int64_t until);
 } tc_router_events;
 
 /* cfg and store must outlive the router. invite_key: TC_INVITE_KEY_LEN bytes. */
@@ -139,6 +147,8 @@ typedef struct tc_agent_info {
     tc_agent_state state;
     char reason[64];
     int64_t call_session_id; /* the call it is on (after a reconnect), else 0 */
+    int64_t acw_session_id;  /* after-call work: the session to code, else 0 */
+    int64_t acw_until;       /* after-call work: when it ends */
 } tc_agent_info;
 
 /* Creates the agent, or re-attaches a known one whose connection dropped. */
@@ -162,6 +172,12 @@ int tc_router_agent_state(tc_router *r, int64_t agent_id, tc_agent_info *out);
 int tc_router_hangup(tc_router *r, int64_t session_id, int64_t now);
 /* Ends a session for the media layer's reasons (FAILED, ...). */
 int tc_router_end(tc_router *r, int64_t session_id, tc_end_reason reason, int64_t now);
+/* The relay's news of one side's media. FAILED ends the call as failed, unless
+ * that side's connection is gone: then its resume window decides (a browser
+ * that comes back offers again), and a side that came back has media.grace_s
+ * to bring its media up. Returns 1 if the call ended, else 0. */
+int tc_router_media_state(tc_router *r, int64_t session_id, tc_media_side side,
+                          tc_media_state state, int64_t now);
 int tc_router_session_info(tc_router *r, int64_t session_id, tc_session_info *out);
 
 /* ---- invites ------------------------------------------------------------------- */

@@ -59,28 +59,37 @@ int tc_router_agent_login(tc_router *r, const tc_account *account, int64_t now, 
         a = g_new0(tc_agent, 1);
         a->id = account->id;
         a->state = TC_AGENT_OFFLINE;
-        g_hash_table_insert(r->agents, &a->id, a);
+        tc_id_table_put(r->agents, a->id, a);
     }
     snprintf(a->username, sizeof a->username, "%s", account->username);
     snprintf(a->name, sizeof a->name, "%s",
              account->display_name[0] ? account->display_name : account->username);
     a->skills = parse_skills(r->cfg, account->skills);
+    bool was_away = !a->connected;
     a->connected = true;
     a->disconnected_at = 0;
     tc_info("agent %s: logged in (%s)", a->username, tc_agent_state_name(a->state));
     tc_store_audit(r->store, now, 0, a->id, "login", NULL);
-    if (a->state == TC_AGENT_OFFLINE)
+    if (a->state == TC_AGENT_OFFLINE && a->owed_session_id && r->cfg->after_call_work_s > 0) {
+        /* back after the window ended its call: the outcome is still to be given */
+        a->session_id = a->owed_session_id;
+        tc_agent_set(r, a, TC_AGENT_AFTER_CALL_WORK, "",
+                     now + (int64_t)r->cfg->after_call_work_s * 1000, now, false);
+    } else if (a->state == TC_AGENT_OFFLINE) {
         tc_agent_set(r, a, TC_AGENT_NOT_READY, "", 0, now, false);
-    out->state = a->state;
-    snprintf(out->reason, sizeof out->reason, "%s", a->reason);
-    out->call_session_id = a->state == TC_AGENT_ON_CALL ? a->session_id : 0;
-    return 0;
+    }
+    a->owed_session_id = 0;
+    tc_session *call =
+        a->state == TC_AGENT_ON_CALL ? tc_router_find_session(r, a->session_id) : NULL;
+    if (call && was_away)
+        tc_presence_changed(r, call, TC_SIDE_AGENT, true, now);
+    return tc_router_agent_state(r, a->id, out);
 }
 
 static void forget_agent(tc_router *r, tc_agent *a, int64_t now)
 {
     uint32_t skills = a->skills;
-    g_hash_table_remove(r->agents, &a->id);
+    tc_id_table_remove(r->agents, a->id);
     for (int d = 0; d < r->cfg->desk_count; d++)
         if ((skills >> d) & 1u)
             tc_queue_refresh(r, d, now);
@@ -114,7 +123,11 @@ void tc_router_agent_disconnected(tc_router *r, int64_t agent_id, int64_t now)
         if (s)
             tc_queue_ring_withdraw(r, s, "agent_gone", now);
         tc_queue_match(r, now);
-    } else if (a->state != TC_AGENT_ON_CALL) {
+    } else if (a->state == TC_AGENT_ON_CALL) {
+        tc_session *s = tc_router_find_session(r, a->session_id);
+        if (s)
+            tc_presence_changed(r, s, TC_SIDE_AGENT, false, now);
+    } else {
         tc_agent_set(r, a, TC_AGENT_OFFLINE, "disconnected", 0, now, true);
     }
 }
@@ -208,9 +221,14 @@ int tc_router_agent_state(tc_router *r, int64_t agent_id, tc_agent_info *out)
     tc_agent *a = tc_router_find_agent(r, agent_id);
     if (!a)
         return -ENOENT;
+    memset(out, 0, sizeof *out);
     out->state = a->state;
     snprintf(out->reason, sizeof out->reason, "%s", a->reason);
     out->call_session_id = a->state == TC_AGENT_ON_CALL ? a->session_id : 0;
+    if (a->state == TC_AGENT_AFTER_CALL_WORK) {
+        out->acw_session_id = a->session_id;
+        out->acw_until = a->acw_until;
+    }
     return 0;
 }
 
@@ -226,9 +244,13 @@ static void agent_due(tc_router *r, tc_agent *a, int64_t now)
         return;
     }
     tc_session *s = a->state == TC_AGENT_ON_CALL ? tc_router_find_session(r, a->session_id) : NULL;
-    if (s)
-        tc_router_session_finish(r, s, TC_END_AGENT_GONE, now);
     tc_info("agent %s: gone past the resume window", a->username);
+    if (s && tc_router_session_finish(r, s, TC_END_AGENT_GONE, now) == 0) {
+        /* Kept, offline, so that its next login can code this call. */
+        a->owed_session_id = s->id;
+        tc_agent_set(r, a, TC_AGENT_OFFLINE, "disconnected", 0, now, false);
+        return;
+    }
     forget_agent(r, a, now);
 }
 
@@ -241,8 +263,10 @@ void tc_agent_tick(tc_router *r, int64_t now)
     g_hash_table_iter_init(&it, r->agents);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         tc_agent *a = value;
+        /* an agent owed an outcome waits (offline) for its next login, an hour at most */
+        int64_t away_ms = a->owed_session_id ? window_ms + TC_ENDED_KEEP_MS : window_ms;
         if ((a->state == TC_AGENT_AFTER_CALL_WORK && now >= a->acw_until) ||
-            (!a->connected && now - a->disconnected_at >= window_ms))
+            (!a->connected && now - a->disconnected_at >= away_ms))
             g_ptr_array_add(due, a);
     }
     for (guint i = 0; i < due->len; i++)

@@ -44,9 +44,9 @@ tc_router *tc_router_create(const tc_config *cfg, tc_store *store, const tc_rout
     r->store = store;
     r->ev = *events;
     memcpy(r->invite_key, invite_key, TC_INVITE_KEY_LEN);
-    r->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
-    r->tokens = g_hash_table_new(g_str_hash, g_str_equal);
-    r->agents = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    r->sessions = tc_id_table_create(g_free);
+    r->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    r->agents = tc_id_table_create(g_free);
     r->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tc_addr_failures_free);
     for (int i = 0; i < cfg->desk_count; i++) {
         g_queue_init(&r->desks[i].queue);
@@ -71,12 +71,12 @@ void tc_router_destroy(tc_router *r)
 
 tc_session *tc_router_find_session(tc_router *r, int64_t id)
 {
-    return g_hash_table_lookup(r->sessions, &id);
+    return tc_id_table_get(r->sessions, id);
 }
 
 tc_agent *tc_router_find_agent(tc_router *r, int64_t id)
 {
-    return g_hash_table_lookup(r->agents, &id);
+    return tc_id_table_get(r->agents, id);
 }
 
 void tc_router_fill_info(tc_router *r, const tc_session *s, int64_t now, tc_session_info *out)
@@ -100,6 +100,15 @@ void tc_router_fill_info(tc_router *r, const tc_session *s, int64_t now, tc_sess
     tc_agent *a = s->agent_id ? tc_router_find_agent(r, s->agent_id) : NULL;
     if (a && s->state == TC_SESSION_ANSWERED)
         snprintf(out->agent_name, sizeof out->agent_name, "%s", a->name);
+    if (s->state == TC_SESSION_ANSWERED) {
+        int64_t window_ms = (int64_t)r->cfg->resume_window_s * 1000;
+        out->customer_away = !s->connected;
+        out->agent_away = !a || !a->connected;
+        if (out->customer_away)
+            out->away_until = s->disconnected_at + window_ms;
+        else if (a && !a->connected)
+            out->away_until = a->disconnected_at + window_ms;
+    }
     (void)now;
 }
 
@@ -134,8 +143,8 @@ int tc_router_session_start(tc_router *r, int desk, int priority, int64_t invite
     s->queued_at = now;
     s->connected = true;
     s->shown_position = -1;
-    g_hash_table_insert(r->sessions, &s->id, s);
-    g_hash_table_insert(r->tokens, s->token, s);
+    tc_id_table_put(r->sessions, s->id, s);
+    g_hash_table_insert(r->tokens, g_strdup(s->token), s);
     tc_queue_add(r, s, false);
     tc_info("session %" PRId64 ": queued at %s%s", id, r->cfg->desks[desk],
             priority ? " (invite)" : "");
@@ -228,9 +237,12 @@ int tc_router_customer_resume(tc_router *r, const char *token, int64_t now, tc_s
     if (!s)
         return -ENOENT;
     if (s->state != TC_SESSION_ENDED) {
+        bool was_away = !s->connected;
         s->connected = true;
         s->disconnected_at = 0;
         tc_info("session %" PRId64 ": customer resumed", s->id);
+        if (was_away)
+            tc_presence_changed(r, s, TC_SIDE_CUSTOMER, true, now);
     }
     tc_router_fill_info(r, s, now, out);
     s->shown_position = out->position;
@@ -255,10 +267,11 @@ int tc_router_session_by_token(tc_router *r, const char *token, int64_t *session
 void tc_router_customer_disconnected(tc_router *r, int64_t session_id, int64_t now)
 {
     tc_session *s = tc_router_find_session(r, session_id);
-    if (!s || s->state == TC_SESSION_ENDED)
+    if (!s || s->state == TC_SESSION_ENDED || !s->connected)
         return;
     s->connected = false;
     s->disconnected_at = now;
+    tc_presence_changed(r, s, TC_SIDE_CUSTOMER, false, now);
 }
 
 int tc_router_customer_leave(tc_router *r, int64_t session_id, int64_t now,
@@ -348,7 +361,7 @@ static void sessions_tick(tc_router *r, int64_t now)
     for (guint i = 0; i < expired->len; i++) {
         tc_session *s = expired->pdata[i];
         g_hash_table_remove(r->tokens, s->token);
-        g_hash_table_remove(r->sessions, &s->id);
+        tc_id_table_remove(r->sessions, s->id);
     }
     g_ptr_array_free(rings, TRUE);
     g_ptr_array_free(gone, TRUE);
@@ -358,6 +371,7 @@ static void sessions_tick(tc_router *r, int64_t now)
 void tc_router_tick(tc_router *r, int64_t now)
 {
     sessions_tick(r, now);
+    tc_presence_tick(r, now);
     tc_agent_tick(r, now);
     tc_invites_tick(r, now);
 }

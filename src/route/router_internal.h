@@ -6,6 +6,7 @@
 #pragma once
 
 #include "telecounter/invite.h"
+#include "telecounter/id_table.h"
 #include "telecounter/router.h"
 
 #include <glib.h>
@@ -31,6 +32,10 @@ typedef struct tc_session {
     int missed_count;
     bool connected;
     int64_t disconnected_at;
+    /* per tc_media_side: media failed while that side was away; when it came
+     * back, the deadline for its media to come up again (0 = none yet) */
+    bool media_failed[2];
+    int64_t media_deadline[2];
     int shown_position, shown_wait_s; /* last pushed to the customer */
     GList *queue_link;                /* in desks[desk].queue while queued or ringing */
 } tc_session;
@@ -45,6 +50,9 @@ typedef struct tc_agent {
     int64_t idle_since; /* when it last became available */
     int64_t session_id; /* ringing for, on, or wrapping up */
     int64_t acw_until;
+    /* a call that ended while the agent was away past the window: its outcome
+     * is still owed, so the next login starts in after-call work for it */
+    int64_t owed_session_id;
     bool connected;
     int64_t disconnected_at;
 } tc_agent;
@@ -60,7 +68,7 @@ struct tc_router {
     tc_router_events ev;
     uint8_t invite_key[TC_INVITE_KEY_LEN];
     GHashTable *sessions; /* int64 id -> tc_session* (owned) */
-    GHashTable *tokens;   /* token -> tc_session* (key borrowed from the session) */
+    GHashTable *tokens;   /* token (owned copy) -> tc_session* */
     GHashTable *agents;   /* int64 id -> tc_agent* (owned) */
     GHashTable *failures; /* client address -> tc_addr_failures* (owned) */
     tc_desk desks[TC_MAX_DESKS];
@@ -101,3 +109,11 @@ void tc_agent_tick(tc_router *r, int64_t now);
 /* invites.c */
 void tc_invites_tick(tc_router *r, int64_t now);
 void tc_addr_failures_free(gpointer p);
+
+/* presence.c: which side of an answered call is connected */
+/* The side's connection went (connected false) or came back: tells the other side,
+ * and after a return starts the wait for the side's media if it had failed. */
+void tc_presence_changed(tc_router *r, tc_session *s, tc_media_side who, bool connected,
+                         int64_t now);
+/* Ends calls whose returned side did not bring its media back in time. */
+void tc_presence_tick(tc_router *r, int64_t now);

@@ -27,7 +27,7 @@ int tc_router_desk_summaries(tc_router *r, int64_t now, tc_desk_summary *out, in
         g_hash_table_iter_init(&it, r->agents);
         while (g_hash_table_iter_next(&it, &key, &value)) {
             tc_agent *a = value;
-            if ((a->skills >> d) & 1u)
+            if (((a->skills >> d) & 1u) && !a->owed_session_id)
                 sum->agents[a->state]++;
         }
     }
@@ -41,7 +41,8 @@ void tc_router_agent_counts(tc_router *r, int counts[TC_AGENT_STATE_COUNT])
     gpointer key, value;
     g_hash_table_iter_init(&it, r->agents);
     while (g_hash_table_iter_next(&it, &key, &value))
-        counts[((tc_agent *)value)->state]++;
+        if (!((tc_agent *)value)->owed_session_id) /* gone past its window */
+            counts[((tc_agent *)value)->state]++;
 }
 
 void tc_router_foreach_call(tc_router *r, void (*fn)(void *user, const tc_call_view *c), void *user)

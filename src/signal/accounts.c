@@ -92,7 +92,7 @@ static json_t *skills_json(const char *skills)
 static void bind_account(tc_conn *c, const tc_account *a)
 {
     tc_server *srv = c->srv;
-    tc_conn *old = g_hash_table_lookup(srv->accounts, &a->id);
+    tc_conn *old = tc_id_table_get(srv->accounts, a->id);
     if (old && old != c) {
         tc_conn_event(old, tc_protocol_event("session.replaced", NULL));
         old->role = TC_ROLE_ANON; /* its close must not log the agent out */
@@ -103,7 +103,32 @@ static void bind_account(tc_conn *c, const tc_account *a)
     snprintf(c->username, sizeof c->username, "%s", a->username);
     snprintf(c->display_name, sizeof c->display_name, "%s",
              a->display_name[0] ? a->display_name : a->username);
-    g_hash_table_insert(srv->accounts, &c->account_id, c);
+    tc_id_table_put(srv->accounts, a->id, c);
+}
+
+/* What the console showed of its call or after-call work, for a console that
+ * logs in again (a reload, a second tab): "call" or "after_call". */
+static void add_call_fields(tc_server *srv, const tc_agent_info *info, json_t *fields)
+{
+    int64_t id = info->call_session_id ? info->call_session_id : info->acw_session_id;
+    tc_session_info s;
+    if (!id || tc_router_session_info(srv->router, id, &s) != 0)
+        return;
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "session_id", (json_int_t)s.id, "desk", s.desk,
+                          "case_ref", s.case_ref, "note", s.note);
+    if (s.answered_at) {
+        json_object_set_new(o, "waited_s", json_integer((s.answered_at - s.queued_at) / 1000));
+        json_object_set_new(o, "answered_at", json_integer(s.answered_at));
+    }
+    if (info->call_session_id) {
+        json_object_set_new(o, "peer", json_string(s.customer_away ? "reconnecting" : "connected"));
+        if (s.customer_away)
+            json_object_set_new(o, "peer_until", json_integer(s.away_until));
+        json_object_set_new(fields, "call", o);
+    } else {
+        json_object_set_new(o, "until", json_integer(info->acw_until));
+        json_object_set_new(fields, "after_call", o);
+    }
 }
 
 static void login_succeeded(tc_conn *c, login_job *job)
@@ -120,9 +145,7 @@ static void login_succeeded(tc_conn *c, login_job *job)
                                 c->display_name, "role", a->role, "skills", skills_json(a->skills));
     json_t *fields = json_pack("{s:o, s:s, s:s}", "account", account, "auth_token", token, "state",
                                tc_agent_state_name(info.state));
-    if (info.call_session_id)
-        json_object_set_new(fields, "call",
-                            json_pack("{s:I}", "session_id", (json_int_t)info.call_session_id));
+    add_call_fields(c->srv, &info, fields);
     g_free(token);
     tc_conn_reply(c, tc_protocol_reply(&req, fields));
     c->in_request = false;
@@ -179,7 +202,7 @@ void tc_handle_logout(tc_conn *c, tc_request *req)
             return;
         }
     }
-    g_hash_table_remove(c->srv->accounts, &c->account_id);
+    tc_id_table_remove_if(c->srv->accounts, c->account_id, c);
     c->role = TC_ROLE_ANON;
     c->account_id = 0;
     c->watching = false;

@@ -67,7 +67,7 @@ tc_conn *tc_conn_new(tc_server *srv, struct lws *wsi)
     c->tokens_at = tc_server_now();
     tc_peer_address(wsi, c->addr, sizeof c->addr);
     take_send_side(c);
-    g_hash_table_insert(srv->conns, &c->id, c);
+    tc_id_table_put(srv->conns, (int64_t)c->id, c);
     return c;
 }
 
@@ -75,14 +75,12 @@ static void unbind(tc_conn *c)
 {
     tc_server *srv = c->srv;
     int64_t now = tc_server_now();
-    if (c->role == TC_ROLE_CUSTOMER && g_hash_table_lookup(srv->customers, &c->session_id) == c) {
-        g_hash_table_remove(srv->customers, &c->session_id);
+    if (c->role == TC_ROLE_CUSTOMER && tc_id_table_remove_if(srv->customers, c->session_id, c)) {
         if (!srv->shutting_down)
             tc_router_customer_disconnected(srv->router, c->session_id, now);
     }
     if ((c->role & (TC_ROLE_AGENT | TC_ROLE_OPS)) &&
-        g_hash_table_lookup(srv->accounts, &c->account_id) == c) {
-        g_hash_table_remove(srv->accounts, &c->account_id);
+        tc_id_table_remove_if(srv->accounts, c->account_id, c)) {
         if (c->role == TC_ROLE_AGENT && !srv->shutting_down)
             tc_router_agent_disconnected(srv->router, c->account_id, now);
     }
@@ -95,7 +93,7 @@ void tc_conn_free(tc_conn *c)
     unbind(c);
     /* lws frees the BIO with the SSL, after this (LWS_CALLBACK_CLOSED) */
     tc_send_batch_on_blocked(c->send_bio, NULL, NULL);
-    g_hash_table_steal(c->srv->conns, &c->id);
+    tc_id_table_remove(c->srv->conns, (int64_t)c->id);
     g_byte_array_free(c->rx, TRUE);
     g_queue_clear_full(&c->out, free);
     g_queue_clear_full(&c->deferred, free);
@@ -104,7 +102,7 @@ void tc_conn_free(tc_conn *c)
 
 tc_conn *tc_conn_by_id(tc_server *srv, uint64_t id)
 {
-    return g_hash_table_lookup(srv->conns, &id);
+    return tc_id_table_get(srv->conns, (int64_t)id);
 }
 
 /* Bytes written directly before waiting for lws's writeable callback. */

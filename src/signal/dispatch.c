@@ -43,7 +43,7 @@ void tc_reply_router_error(tc_conn *c, const tc_request *req, int rc)
 void tc_bind_customer(tc_conn *c, int64_t session_id)
 {
     tc_server *srv = c->srv;
-    tc_conn *old = g_hash_table_lookup(srv->customers, &session_id);
+    tc_conn *old = tc_id_table_get(srv->customers, session_id);
     if (old && old != c) {
         tc_conn_event(old, tc_protocol_event("session.replaced", NULL));
         old->role = TC_ROLE_ANON; /* no longer speaks for the session */
@@ -51,7 +51,7 @@ void tc_bind_customer(tc_conn *c, int64_t session_id)
     }
     c->role = TC_ROLE_CUSTOMER;
     c->session_id = session_id;
-    g_hash_table_insert(srv->customers, &c->session_id, c);
+    tc_id_table_put(srv->customers, session_id, c);
 }
 
 static json_t *joined_json(const tc_join_result *j)
@@ -104,9 +104,15 @@ static void customer_redeem(tc_conn *c, tc_request *req)
 static json_t *session_json(const tc_session_info *s)
 {
     json_t *agent = s->agent_name[0] ? json_pack("{s:s}", "name", s->agent_name) : json_null();
-    return json_pack("{s:I, s:s, s:s, s:i, s:i, s:o}", "session_id", (json_int_t)s->id, "desk",
-                     s->desk, "state", tc_session_state_name(s->state), "position", s->position,
-                     "wait_s", s->wait_s, "agent", agent);
+    json_t *f = json_pack("{s:I, s:s, s:s, s:i, s:i, s:o}", "session_id", (json_int_t)s->id, "desk",
+                          s->desk, "state", tc_session_state_name(s->state), "position",
+                          s->position, "wait_s", s->wait_s, "agent", agent);
+    if (s->state == TC_SESSION_ANSWERED) {
+        json_object_set_new(f, "peer", json_string(s->agent_away ? "reconnecting" : "connected"));
+        if (s->agent_away)
+            json_object_set_new(f, "peer_until", json_integer(s->away_until));
+    }
+    return f;
 }
 
 static void customer_resume(tc_conn *c, tc_request *req)

@@ -9,12 +9,12 @@
 
 static tc_conn *customer(tc_server *srv, int64_t session_id)
 {
-    return g_hash_table_lookup(srv->customers, &session_id);
+    return tc_id_table_get(srv->customers, session_id);
 }
 
 static tc_conn *account(tc_server *srv, int64_t account_id)
 {
-    return g_hash_table_lookup(srv->accounts, &account_id);
+    return tc_id_table_get(srv->accounts, account_id);
 }
 
 static void on_queue_update(void *user, int64_t session_id, int position, int wait_s)
@@ -85,6 +85,21 @@ static void on_ended(void *user, int64_t session_id, int64_t agent_id, tc_end_re
     tc_media_session_over(srv, session_id);
 }
 
+static void on_peer_state(void *user, int64_t session_id, int64_t agent_id, tc_media_side who,
+                          bool connected, int64_t until)
+{
+    tc_server *srv = user;
+    tc_conn *other = who == TC_SIDE_CUSTOMER ? account(srv, agent_id) : customer(srv, session_id);
+    if (!other)
+        return;
+    json_t *f = json_pack("{s:I, s:s, s:s}", "session_id", (json_int_t)session_id, "peer",
+                          who == TC_SIDE_CUSTOMER ? "customer" : "agent", "state",
+                          connected ? "connected" : "reconnecting");
+    if (!connected)
+        json_object_set_new(f, "until", json_integer(until));
+    tc_conn_event(other, tc_protocol_event("peer.state", f));
+}
+
 static void on_queues_changed(void *user)
 {
     ((tc_server *)user)->queues_dirty = true;
@@ -101,6 +116,7 @@ tc_router_events tc_hub_events(tc_server *srv)
         .answered = on_answered,
         .ended = on_ended,
         .queues_changed = on_queues_changed,
+        .peer_state = on_peer_state,
     };
 }
 

@@ -94,11 +94,11 @@ void tc_dispatch_media(tc_conn *c, tc_request *req)
 static tc_conn *conn_of(tc_server *srv, int64_t session_id, tc_media_side side)
 {
     if (side == TC_SIDE_CUSTOMER)
-        return g_hash_table_lookup(srv->customers, &session_id);
+        return tc_id_table_get(srv->customers, session_id);
     tc_session_info s;
     if (tc_router_session_info(srv->router, session_id, &s) != 0 || !s.agent_id)
         return NULL;
-    return g_hash_table_lookup(srv->accounts, &s.agent_id);
+    return tc_id_table_get(srv->accounts, s.agent_id);
 }
 
 static void on_candidate(void *user, int64_t session_id, tc_media_side side, const char *candidate,
@@ -120,11 +120,8 @@ static void on_state(void *user, int64_t session_id, tc_media_side side, tc_medi
         tc_conn_event(c, tc_protocol_event("media.state", json_pack("{s:I, s:s}", "session_id",
                                                                     (json_int_t)session_id, "state",
                                                                     tc_media_state_name(state))));
-    if (state == TC_MEDIA_FAILED) {
-        tc_warn("session %" G_GINT64_FORMAT ": %s media failed", session_id,
-                side == TC_SIDE_CUSTOMER ? "customer" : "agent");
-        tc_router_end(srv->router, session_id, TC_END_FAILED, tc_server_now());
-    }
+    /* The router decides whether a failure ends the call (see presence.c). */
+    tc_router_media_state(srv->router, session_id, side, state, tc_server_now());
 }
 
 static void on_stats(void *user, int64_t session_id, tc_media_side side, const tc_leg_stats *stats)

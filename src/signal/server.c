@@ -238,9 +238,9 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
     srv->flush_source = tc_conn_attach_flush(srv, g_main_loop_get_context(loop));
     snprintf(srv->origin_list, sizeof srv->origin_list, "%s",
              cfg->allowed_origins[0] ? cfg->allowed_origins : cfg->public_url);
-    srv->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
-    srv->customers = g_hash_table_new(g_int64_hash, g_int64_equal);
-    srv->accounts = g_hash_table_new(g_int64_hash, g_int64_equal);
+    srv->conns = tc_id_table_create(NULL);
+    srv->customers = tc_id_table_create(NULL);
+    srv->accounts = tc_id_table_create(NULL);
     srv->per_addr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     srv->media_stats = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     srv->auth_tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include "telecounter/id_table.h"
 #include "telecounter/media.h"
 #include "telecounter/protocol.h"
 #include "telecounter/router.h"

@@ -35,6 +35,7 @@ typedef enum ev_kind {
     EV_AGENT_STATE,
     EV_ANSWERED,
     EV_ENDED,
+    EV_PEER,
 } ev_kind;
 
 typedef struct ev {
@@ -43,7 +44,8 @@ typedef struct ev {
     int position, wait_s;              /* queue_update */
     int state;                         /* agent_state: tc_agent_state; ended: tc_end_reason */
     char reason[32];                   /* agent_state, ring_cancelled */
-    int64_t until;                     /* agent_state */
+    int64_t until;                     /* agent_state, peer */
+    int who, connected;                /* peer: tc_media_side, bool */
     int priority, waited_s, timeout_s; /* ring */
 } ev;
 
@@ -133,6 +135,19 @@ static inline void on_ended(void *user, int64_t session_id, int64_t agent_id, tc
     }
 }
 
+static inline void on_peer_state(void *user, int64_t session_id, int64_t agent_id,
+                                 tc_media_side who, bool connected, int64_t until)
+{
+    ev *e = ev_push(user, EV_PEER);
+    if (e) {
+        e->session_id = session_id;
+        e->agent_id = agent_id;
+        e->who = who;
+        e->connected = connected;
+        e->until = until;
+    }
+}
+
 static inline void on_queues_changed(void *user)
 {
     ((fx *)user)->queues_changed++;
@@ -175,6 +190,7 @@ static inline void fx_start(fx *f)
         .answered = on_answered,
         .ended = on_ended,
         .queues_changed = on_queues_changed,
+        .peer_state = on_peer_state,
     };
     f->r = tc_router_create(&f->cfg, f->store, &evs, test_invite_key);
     assert_non_null(f->r);

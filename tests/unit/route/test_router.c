@@ -15,6 +15,13 @@ static void two_agents(fx *f, int64_t *a, int64_t *b)
     fx_available(f, *b, T0 + SEC);
 }
 
+static const char *fx_token(fx *f, int64_t session_id)
+{
+    tc_session *s = tc_router_find_session(f->r, session_id);
+    assert_non_null(s);
+    return s->token;
+}
+
 /* alice answers c1 at T0 + 2 s; returns c1. */
 static int64_t answered_call(fx *f, int64_t *a)
 {
@@ -358,8 +365,127 @@ static void agent_gone_past_window_ends_call(void **state)
     assert_true(e >= 0);
     assert_int_equal(f->log[e].state, TC_END_AGENT_GONE);
     fx_store_end_reason(f, c1, "agent_gone");
+    /* Kept offline, owed the call's outcome: its next login starts in after-call
+     * work for that call, and saving the outcome makes it available. */
     tc_agent_info info;
+    assert_int_equal(tc_router_agent_state(f->r, a, &info), 0);
+    assert_int_equal(info.state, TC_AGENT_OFFLINE);
+    tc_account acc;
+    assert_int_equal(tc_store_account_get(f->store, "alice", &acc), 0);
+    assert_int_equal(tc_router_agent_login(f->r, &acc, T0 + 100 * SEC, &info), 0);
+    assert_int_equal(info.state, TC_AGENT_AFTER_CALL_WORK);
+    assert_int_equal(info.call_session_id, 0);
+    assert_int_equal(info.acw_session_id, c1);
+    assert_true(info.acw_until > T0 + 100 * SEC);
+    tc_agent_state st;
+    assert_int_equal(tc_router_agent_outcome(f->r, a, c1, "resolved", "", T0 + 101 * SEC, &st), 0);
+    assert_int_equal(st, TC_AGENT_AVAILABLE);
+}
+
+static void agent_owed_an_outcome_is_forgotten_after_an_hour(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    answered_call(f, &a);
+    tc_router_agent_disconnected(f->r, a, T0 + 5 * SEC);
+    tc_router_tick(f->r, T0 + 65 * SEC);
+    tc_agent_info info;
+    assert_int_equal(tc_router_agent_state(f->r, a, &info), 0);
+    tc_router_tick(f->r, T0 + 65 * SEC + 3600 * SEC);
     assert_int_equal(tc_router_agent_state(f->r, a, &info), -ENOENT);
+}
+
+static int peer_event(fx *f, int who, int connected)
+{
+    for (int i = 0; i < f->n; i++)
+        if (f->log[i].kind == EV_PEER && f->log[i].who == who && f->log[i].connected == connected)
+            return i;
+    return -1;
+}
+
+/* Each side's drop and return during a call is news for the other side, with
+ * the end of the resume window; a drop before the answer is not. */
+static void drops_and_returns_are_told_to_the_other_side(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    fx_clear(f);
+    tc_router_customer_disconnected(f->r, c1, T0 + 5 * SEC);
+    int e = peer_event(f, TC_SIDE_CUSTOMER, 0);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].session_id, c1);
+    assert_int_equal(f->log[e].agent_id, a);
+    assert_int_equal(f->log[e].until, T0 + 5 * SEC + 60 * SEC);
+    tc_session_info si;
+    assert_int_equal(tc_router_session_info(f->r, c1, &si), 0);
+    assert_true(si.customer_away);
+    assert_false(si.agent_away);
+    assert_int_equal(si.away_until, T0 + 65 * SEC);
+    tc_router_customer_disconnected(f->r, c1, T0 + 6 * SEC); /* a second socket of it */
+    assert_int_equal(ev_count(f, EV_PEER), 1);
+    assert_int_equal(tc_router_customer_resume(f->r, fx_token(f, c1), T0 + 9 * SEC, &si), 0);
+    assert_true(peer_event(f, TC_SIDE_CUSTOMER, 1) >= 0);
+    assert_false(si.customer_away);
+
+    fx_clear(f);
+    tc_router_agent_disconnected(f->r, a, T0 + 10 * SEC);
+    e = peer_event(f, TC_SIDE_AGENT, 0);
+    assert_true(e >= 0);
+    assert_int_equal(f->log[e].session_id, c1);
+    assert_int_equal(tc_router_session_info(f->r, c1, &si), 0);
+    assert_true(si.agent_away);
+    tc_account acc;
+    assert_int_equal(tc_store_account_get(f->store, "alice", &acc), 0);
+    tc_agent_info info;
+    assert_int_equal(tc_router_agent_login(f->r, &acc, T0 + 20 * SEC, &info), 0);
+    assert_true(peer_event(f, TC_SIDE_AGENT, 1) >= 0);
+    assert_int_equal(info.call_session_id, c1);
+}
+
+/* Media that fails while its side is away does not end the call: the window
+ * does (issue 11: the call ended failed ~21 s after an agent's tab closed). */
+static void media_failure_of_an_away_side_waits_for_the_window(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    tc_router_agent_disconnected(f->r, a, T0 + 5 * SEC);
+    assert_int_equal(tc_router_media_state(f->r, c1, TC_SIDE_AGENT, TC_MEDIA_FAILED, T0 + 21 * SEC),
+                     0);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+    tc_router_tick(f->r, T0 + 30 * SEC);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+    /* back inside the window: its media has media.grace_s to come up again */
+    tc_account acc;
+    assert_int_equal(tc_store_account_get(f->store, "alice", &acc), 0);
+    tc_agent_info info;
+    assert_int_equal(tc_router_agent_login(f->r, &acc, T0 + 40 * SEC, &info), 0);
+    int64_t grace = (int64_t)f->cfg.media_grace_s * SEC;
+    tc_router_tick(f->r, T0 + 40 * SEC + grace - 1);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+    tc_router_tick(f->r, T0 + 40 * SEC + grace);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ENDED);
+    fx_store_end_reason(f, c1, "failed");
+}
+
+static void media_that_comes_back_keeps_the_call(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    tc_router_customer_disconnected(f->r, c1, T0 + 5 * SEC);
+    tc_router_media_state(f->r, c1, TC_SIDE_CUSTOMER, TC_MEDIA_FAILED, T0 + 20 * SEC);
+    tc_session_info si;
+    assert_int_equal(tc_router_customer_resume(f->r, fx_token(f, c1), T0 + 30 * SEC, &si), 0);
+    tc_router_media_state(f->r, c1, TC_SIDE_CUSTOMER, TC_MEDIA_CONNECTED, T0 + 32 * SEC);
+    tc_router_tick(f->r, T0 + 200 * SEC);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+    /* a side that is connected and fails ends the call at once */
+    assert_int_equal(
+        tc_router_media_state(f->r, c1, TC_SIDE_AGENT, TC_MEDIA_FAILED, T0 + 201 * SEC), 1);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ENDED);
+    fx_store_end_reason(f, c1, "failed");
 }
 
 static void agent_relogin_inside_window_finds_call(void **state)
@@ -486,6 +612,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(agent_drop_while_ringing_rings_another, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(agent_gone_past_window_ends_call, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(agent_owed_an_outcome_is_forgotten_after_an_hour, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(drops_and_returns_are_told_to_the_other_side, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(media_failure_of_an_away_side_waits_for_the_window,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(media_that_comes_back_keeps_the_call, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(agent_relogin_inside_window_finds_call, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(leave_before_and_after_answer, fx_setup, fx_teardown),
