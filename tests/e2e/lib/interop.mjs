@@ -1,0 +1,134 @@
+// interop.mjs: what the interop tests (interop-*.test.mjs) read from a page in a call, the same
+// way in Chromium (a Playwright page) and in Firefox (a lib/firefox.mjs FirefoxPage): the
+// inbound video and audio of the page's own RTCPeerConnection (window.__tc.pc, the shipped
+// pages' hook), from getStats(), and both session descriptions for the failure report.
+//
+//   const s = await mediaSample(page);   // {video: {...}, audio: {...}, pair, sdp: {local, remote}}
+//   const r = await waitMediaBothWays({customer: page1, agent: page2}, {timeoutMs});
+//   mLines(sdp)                          // one line per m-section: kind, port, direction, codecs
+
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// Runs in the page (sent as source text to Firefox): no closure over test variables.
+async function pageSample() {
+    const pc = window.__tc && window.__tc.pc;
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    const out = { video: null, audio: null, pair: null, codecs: {}, connectionState: pc.connectionState };
+    const codecs = {};
+    stats.forEach((s) => {
+        if (s.type === 'codec') codecs[s.id] = `${s.mimeType}/${s.payloadType}`;
+    });
+    let pairId = null;
+    stats.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    stats.forEach((s) => {
+        if (s.type === 'inbound-rtp' && (s.kind === 'video' || s.kind === 'audio')) {
+            const prev = out[s.kind];
+            if (prev && prev.packetsReceived >= (s.packetsReceived || 0)) return;
+            out[s.kind] = {
+                ssrc: s.ssrc,
+                packetsReceived: s.packetsReceived || 0,
+                bytesReceived: s.bytesReceived || 0,
+                packetsLost: s.packetsLost || 0,
+                framesDecoded: s.framesDecoded,
+                keyFramesDecoded: s.keyFramesDecoded,
+                totalAudioEnergy: s.totalAudioEnergy,
+                audioLevel: s.audioLevel,
+                totalSamplesDuration: s.totalSamplesDuration,
+                codec: codecs[s.codecId] || null,
+            };
+        }
+        if (s.type === 'candidate-pair' && (s.id === pairId || (!pairId && s.nominated && s.state === 'succeeded'))) {
+            out.pair = { state: s.state, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived };
+        }
+    });
+    out.sdp = {
+        local: pc.localDescription ? pc.localDescription.sdp : null,
+        remote: pc.remoteDescription ? pc.remoteDescription.sdp : null,
+    };
+    return out;
+}
+
+export async function mediaSample(page) {
+    return page.evaluate(pageSample, null);
+}
+
+// One summary line per m-section of an SDP: "video port 0 bundle-only inactive VP8/96 ...".
+export function mLines(sdp) {
+    if (!sdp) return ['(no description)'];
+    const out = [];
+    let cur = null;
+    for (const line of sdp.split(/\r?\n/)) {
+        if (line.startsWith('m=')) {
+            const [kind, port] = line.slice(2).split(' ');
+            cur = { kind, port, attrs: [], codecs: [] };
+            out.push(cur);
+        } else if (cur) {
+            const a = line.slice(2);
+            if (/^(sendrecv|sendonly|recvonly|inactive|bundle-only)$/.test(a)) cur.attrs.push(a);
+            else if (a.startsWith('mid:')) cur.attrs.push(a);
+            else if (a.startsWith('fingerprint:')) cur.attrs.push('fingerprint');
+            else if (a.startsWith('rtpmap:')) cur.codecs.push(a.slice(7).split('/')[0].replace(' ', ':'));
+        }
+    }
+    return out.map((m) => `${m.kind} port ${m.port} ${m.attrs.join(' ')} [${m.codecs.slice(0, 6).join(' ')}]`);
+}
+
+// A side's inbound audio carries sound when its decoded energy (totalAudioEnergy, or the
+// current audioLevel where the browser has no energy counter) grew past `minEnergy` since the
+// first sample that had packets, or its audioLevel is above `minLevel`.
+export function audioHasEnergy(first, last, { minEnergy = 1e-4, minLevel = 0.001 } = {}) {
+    if (!last || !last.audio) return false;
+    const a = last.audio;
+    if (typeof a.totalAudioEnergy === 'number') {
+        const base = first && first.audio && typeof first.audio.totalAudioEnergy === 'number' ? first.audio.totalAudioEnergy : 0;
+        if (a.totalAudioEnergy - base > minEnergy) return true;
+    }
+    return typeof a.audioLevel === 'number' && a.audioLevel > minLevel;
+}
+
+function videoFlows(first, last) {
+    const f = first?.video?.framesDecoded || 0;
+    const l = last?.video?.framesDecoded || 0;
+    return f > 0 && l > f + 5;
+}
+
+// Polls every page in `pages` ({role: page}) until each decodes video (framesDecoded grew by
+// more than 5 after a first non-zero value) and hears audio (audioHasEnergy), or the deadline.
+// Returns {ok, sides: {role: {first, last, video, audio}}}; `first` is the first sample with
+// inbound audio packets (energy is counted from there), `last` the latest sample.
+export async function waitMediaBothWays(pages, { timeoutMs = 30000, intervalMs = 500 } = {}) {
+    const sides = {};
+    for (const role of Object.keys(pages)) sides[role] = { first: null, firstVideo: null, last: null, video: false, audio: false };
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        for (const [role, page] of Object.entries(pages)) {
+            const s = sides[role];
+            s.last = await mediaSample(page);
+            if (!s.first && s.last?.audio?.packetsReceived > 0) s.first = s.last;
+            if (!s.firstVideo && s.last?.video?.framesDecoded > 0) s.firstVideo = s.last;
+            s.video = videoFlows(s.firstVideo, s.last);
+            s.audio = audioHasEnergy(s.first, s.last);
+        }
+        const ok = Object.values(sides).every((s) => s.video && s.audio);
+        if (ok || Date.now() > deadline) return { ok, sides };
+        await sleep(intervalMs);
+    }
+}
+
+// A few lines on one side for an assertion message: inbound counters, then both SDPs' m-lines.
+export function describeSide(role, s) {
+    const v = s.last?.video;
+    const a = s.last?.audio;
+    const lines = [
+        `${role}: video ${v ? `framesDecoded ${s.firstVideo?.video?.framesDecoded ?? 0}→${v.framesDecoded}, packets ${v.packetsReceived}, ${v.codec}` : 'no inbound video'}; ` +
+            `audio ${a ? `packets ${a.packetsReceived}, totalAudioEnergy ${s.first?.audio?.totalAudioEnergy}→${a.totalAudioEnergy}, audioLevel ${a.audioLevel}, ${a.codec}` : 'no inbound audio'}; ` +
+            `connection ${s.last?.connectionState}`,
+    ];
+    for (const which of ['local', 'remote']) {
+        lines.push(`  ${role} ${which} SDP: ${mLines(s.last?.sdp?.[which]).join(' | ')}`);
+    }
+    return lines.join('\n');
+}
