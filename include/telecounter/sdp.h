@@ -20,8 +20,16 @@
  *           | (profile-level-id, packetization-mode, apt), a=rtcp-fb,
  *           | a=extmap, a=ssrc (cname, msid), a=ssrc-group:FID, a=msid,
  *           | a=rtcp-mux, a=rtcp-rsize, a=sendrecv/sendonly/recvonly/
- *           | inactive, a=candidate, a=end-of-candidates, and the session
- *           | lines ice-ufrag/pwd/options, fingerprint, setup
+ *           | inactive, a=candidate, a=end-of-candidates, a=bundle-only,
+ *           | and the session lines ice-ufrag/pwd/options, fingerprint,
+ *           | setup
+ *
+ * Bundle-only (RFC 8843 section 6): an m-line with port 0 and a=bundle-only
+ * whose mid is in the BUNDLE group is not rejected; it shares the group's
+ * transport (Firefox with max-bundle offers every m-line but the first so,
+ * GStreamer's webrtcbin the first one too). Such an m-line may leave out the
+ * ICE and DTLS lines (JSEP RFC 8829 5.2.1): the parser fills them in from
+ * the m-line that carries the group's transport (tc_sdp_transport_media).
  *
  * Limits (-E2BIG past them): the text TC_SDP_MAX_LEN, m-lines, candidates,
  * payload types, extmaps, SSRCs, rtcp-fb per codec, and every token's
@@ -122,7 +130,8 @@ typedef struct {
 typedef struct {
     tc_sdp_kind kind;
     char kind_name[17]; /* as written */
-    uint16_t port;      /* 0: rejected by the offerer */
+    uint16_t port;      /* 0: rejected by the offerer, unless bundle_only */
+    bool bundle_only;   /* a=bundle-only */
     char proto[TC_SDP_ID_LEN + 1];
     char format[TC_SDP_ID_LEN + 1]; /* application: the first format token */
     char mid[TC_SDP_ID_LEN + 1];
@@ -175,8 +184,23 @@ int tc_sdp_parse(const char *s, size_t len, tc_sdp *out);
  * long), -ENOTSUP (a transport other than udp/tcp). */
 int tc_sdp_parse_candidate(const char *s, size_t len, tc_sdp_candidate *out);
 
-/* Whether the offer has what the relay requires: at least one m-line, every
- * m-line with its own mid and in the BUNDLE group, rtcp-mux on every audio and
+/* Writes one candidate as "candidate:..." (no "a=", no line end), NUL-
+ * terminated, with raddr/rport and, for TCP, tcptype. Returns the length,
+ * -ENOSPC, or -EINVAL for a TCP candidate without a tcptype (RFC 6544: it
+ * cannot be used) or a token that would break the line. */
+int tc_sdp_write_candidate(const tc_sdp_candidate *c, char *buf, size_t cap);
+
+/* Whether m-line i takes part in the session: a port other than 0, or port
+ * 0 with a=bundle-only and its mid in the BUNDLE group. */
+bool tc_sdp_media_live(const tc_sdp *sdp, unsigned i);
+
+/* The m-line whose ICE credentials, fingerprint and candidates the BUNDLE
+ * transport uses: the first live m-line, in the group's order, that has ICE
+ * credentials; failing that the first live m-line with them. -1 if none. */
+int tc_sdp_transport_media(const tc_sdp *sdp);
+
+/* Whether the offer has what the relay requires: at least one live m-line,
+ * every live m-line with its own mid and in the BUNDLE group, rtcp-mux on every audio and
  * video m-line, a sha-256 fingerprint and ICE ufrag and pwd (session or
  * media level). Returns 0, or -EINVAL and a one-line reason in why. */
 int tc_sdp_check_webrtc(const tc_sdp *offer, char *why, size_t why_len);
@@ -205,6 +229,7 @@ const char *const *tc_sdp_default_extmaps(size_t *n);
 
 typedef struct {
     bool accepted; /* false: answered with port 0 (data channel, rejected) */
+    bool no_codec; /* a live audio or video m-line without a codec in common */
     int codec;     /* index into the offer's codecs, or -1 */
     int rtx;       /* index of its rtx partner, or -1 */
     tc_sdp_codec_ref ref;
@@ -215,10 +240,21 @@ typedef struct {
 /* Chooses per m-line. Audio and video m-lines get the first preferred codec
  * the offer has (H264: packetization-mode=1 first, then profile 42e01f),
  * with its rtx; m-lines the offerer rejected, m-lines without a mid, and
- * application m-lines are not accepted. Returns 0, or -EINVAL with a reason in why if an audio or
- * video m-line has no acceptable codec. */
+ * application m-lines are not accepted. A live audio or video m-line with no
+ * acceptable codec is not accepted either (no_codec: answered with port 0,
+ * the rest of the offer stands). Returns 0, or -EINVAL with a reason in why
+ * if no m-line at all is accepted. */
 int tc_sdp_select(const tc_sdp *offer, const tc_sdp_prefs *prefs,
                   tc_sdp_choice choices[TC_SDP_MAX_MEDIA], char *why, size_t why_len);
+
+/* Whether the answer keeps extmap e of m-line m: m-line m is accepted, the
+ * URI is in prefs' list (NULL prefs, or a NULL list: tc_sdp_default_extmaps),
+ * and no earlier extmap of an accepted m-line gives the same id to another
+ * URI (RFC 8843 9.2: within a BUNDLE group an id names one extension; the
+ * first use wins, conflicting ones are left out of the answer, so the peer
+ * never sends them and the relay never maps them). */
+bool tc_sdp_extmap_kept(const tc_sdp *offer, const tc_sdp_choice choices[TC_SDP_MAX_MEDIA],
+                        const tc_sdp_prefs *prefs, unsigned m, unsigned e);
 
 /* What the relay says about itself in the answer. */
 typedef struct {

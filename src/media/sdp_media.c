@@ -249,6 +249,8 @@ int tc_sdp_media_attr(tc_sv name, tc_sv v, tc_sdp *sdp, tc_sdp_media *m)
         m->rtcp_rsize = true;
     else if (tc_sv_eq(name, "end-of-candidates"))
         m->end_of_candidates = true;
+    else if (tc_sv_eq(name, "bundle-only"))
+        m->bundle_only = true;
     else if (tc_sv_eq(name, "extmap-allow-mixed"))
         sdp->extmap_allow_mixed = true;
     else

@@ -184,6 +184,29 @@ static int parse_line(tc_sv line, bool first, tc_sdp *sdp)
     }
 }
 
+/* A bundle-only m-line may carry no ICE or DTLS lines (JSEP 5.2.1): it uses
+ * the group's transport, so it takes that m-line's. */
+static void inherit_bundle(tc_sdp *sdp)
+{
+    int t = tc_sdp_transport_media(sdp);
+    if (t < 0)
+        return;
+    const tc_sdp_media *from = &sdp->media[t];
+    for (unsigned i = 0; i < sdp->n_media; i++) {
+        tc_sdp_media *m = &sdp->media[i];
+        if (!m->bundle_only || !tc_sdp_media_live(sdp, i))
+            continue;
+        if (m->ice_ufrag[0] == '\0' || m->ice_pwd[0] == '\0') {
+            memcpy(m->ice_ufrag, from->ice_ufrag, sizeof m->ice_ufrag);
+            memcpy(m->ice_pwd, from->ice_pwd, sizeof m->ice_pwd);
+        }
+        if (!m->fingerprint.present)
+            m->fingerprint = from->fingerprint;
+        if (m->setup == TC_SDP_SETUP_NONE)
+            m->setup = from->setup;
+    }
+}
+
 /* Media lines inherit the session's ICE and DTLS attributes they lack. */
 static void inherit(tc_sdp *sdp)
 {
@@ -199,6 +222,7 @@ static void inherit(tc_sdp *sdp)
             m->setup = sdp->setup;
         m->ice_trickle = m->ice_trickle || sdp->ice_trickle;
     }
+    inherit_bundle(sdp);
 }
 
 int tc_sdp_parse(const char *s, size_t len, tc_sdp *out)

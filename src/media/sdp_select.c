@@ -44,6 +44,32 @@ static bool is_rtp_kind(tc_sdp_kind k)
     return k == TC_SDP_AUDIO || k == TC_SDP_VIDEO;
 }
 
+bool tc_sdp_media_live(const tc_sdp *sdp, unsigned i)
+{
+    const tc_sdp_media *m = &sdp->media[i];
+    if (m->port != 0)
+        return true;
+    return m->bundle_only && m->mid[0] != '\0' && in_bundle(sdp, m->mid);
+}
+
+static bool has_ice(const tc_sdp_media *m)
+{
+    return m->ice_ufrag[0] != '\0' && m->ice_pwd[0] != '\0';
+}
+
+int tc_sdp_transport_media(const tc_sdp *sdp)
+{
+    for (unsigned b = 0; b < sdp->n_bundle; b++)
+        for (unsigned i = 0; i < sdp->n_media; i++)
+            if (strcmp(sdp->media[i].mid, sdp->bundle[b]) == 0 && tc_sdp_media_live(sdp, i) &&
+                has_ice(&sdp->media[i]))
+                return (int)i;
+    for (unsigned i = 0; i < sdp->n_media; i++)
+        if (tc_sdp_media_live(sdp, i) && has_ice(&sdp->media[i]))
+            return (int)i;
+    return -1;
+}
+
 static int check_media(const tc_sdp *sdp, unsigned i, char *why, size_t why_len)
 {
     const tc_sdp_media *m = &sdp->media[i];
@@ -71,7 +97,7 @@ int tc_sdp_check_webrtc(const tc_sdp *offer, char *why, size_t why_len)
         return fail(why, why_len, "no a=group:BUNDLE");
     unsigned live = 0;
     for (unsigned i = 0; i < offer->n_media; i++) {
-        if (offer->media[i].port == 0)
+        if (!tc_sdp_media_live(offer, i))
             continue; /* rejected by the offerer: no transport to check */
         int rc = check_media(offer, i, why, why_len);
         if (rc < 0)
@@ -176,14 +202,64 @@ int tc_sdp_select(const tc_sdp *offer, const tc_sdp_prefs *prefs,
         memset(&choices[i], 0, sizeof choices[i]);
         choices[i].codec = choices[i].rtx = -1;
     }
+    unsigned accepted = 0, no_codec = 0;
+    int first_no_codec = -1;
     for (unsigned i = 0; i < offer->n_media; i++) {
         const tc_sdp_media *m = &offer->media[i];
         /* without a mid an m-line cannot join the BUNDLE group the relay
          * needs, so it is answered as rejected */
-        if (m->port == 0 || !is_rtp_kind(m->kind) || m->mid[0] == '\0')
+        if (!tc_sdp_media_live(offer, i) || !is_rtp_kind(m->kind) || m->mid[0] == '\0')
             continue;
-        if (select_media(m, prefs, &choices[i]) < 0)
-            return fail(why, why_len, "m-line %u (%s): no common codec", i, m->kind_name);
+        if (select_media(m, prefs, &choices[i]) == 0) {
+            accepted++;
+        } else {
+            /* this m-line alone is answered with port 0; the rest stands */
+            choices[i].no_codec = true;
+            no_codec++;
+            if (first_no_codec < 0)
+                first_no_codec = (int)i;
+        }
     }
-    return 0;
+    if (accepted > 0)
+        return 0;
+    if (no_codec > 0)
+        return fail(why, why_len, "m-line %d (%s): no common codec", first_no_codec,
+                    offer->media[first_no_codec].kind_name);
+    return fail(why, why_len, "no audio or video m-line to accept");
+}
+
+static bool wanted_extmap(const tc_sdp_prefs *prefs, const char *uri)
+{
+    size_t n = prefs ? prefs->n_extmaps : 0;
+    const char *const *list = prefs ? prefs->extmaps : NULL;
+    if (!list)
+        list = tc_sdp_default_extmaps(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], uri) == 0)
+            return true;
+    return false;
+}
+
+bool tc_sdp_extmap_kept(const tc_sdp *offer, const tc_sdp_choice choices[TC_SDP_MAX_MEDIA],
+                        const tc_sdp_prefs *prefs, unsigned m, unsigned e)
+{
+    if (m >= offer->n_media || m >= TC_SDP_MAX_MEDIA || e >= offer->media[m].n_extmaps ||
+        !choices[m].accepted)
+        return false;
+    const tc_sdp_extmap *x = &offer->media[m].extmaps[e];
+    if (!wanted_extmap(prefs, x->uri))
+        return false;
+    /* the id's first use among what the answer would echo decides */
+    for (unsigned i = 0; i <= m; i++) {
+        if (!choices[i].accepted)
+            continue;
+        const tc_sdp_media *earlier = &offer->media[i];
+        unsigned end = i == m ? e : earlier->n_extmaps;
+        for (unsigned k = 0; k < end; k++) {
+            const tc_sdp_extmap *y = &earlier->extmaps[k];
+            if (y->id == x->id && wanted_extmap(prefs, y->uri))
+                return strcmp(y->uri, x->uri) == 0;
+        }
+    }
+    return true;
 }

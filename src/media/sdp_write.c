@@ -45,18 +45,6 @@ static bool fb_supported(const char *fb)
     return false;
 }
 
-static bool wanted_extmap(const tc_sdp_prefs *prefs, const char *uri)
-{
-    size_t n = prefs->n_extmaps;
-    const char *const *list = prefs->extmaps;
-    if (!list)
-        list = tc_sdp_default_extmaps(&n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i], uri) == 0)
-            return true;
-    return false;
-}
-
 static tc_sdp_dir answer_dir(tc_sdp_dir offered)
 {
     switch (offered) {
@@ -92,17 +80,24 @@ static void put_session(out_buf *o, const tc_sdp *offer, const tc_sdp_choice *ch
     put(o, "%sa=msid-semantic: WMS %s\r\n", any ? "\r\n" : "", local->msid_stream);
 }
 
-static void put_candidate(out_buf *o, const tc_sdp_candidate *c)
+/* "candidate:..." without "a=" or a line end. */
+static void put_candidate_text(out_buf *o, const tc_sdp_candidate *c)
 {
     static const char *const types[] = {"host", "srflx", "prflx", "relay"};
     static const char *const tcptypes[] = {"", "active", "passive", "so"};
-    put(o, "a=candidate:%s %u %s %" PRIu32 " %s %u typ %s", c->foundation, c->component,
+    put(o, "candidate:%s %u %s %" PRIu32 " %s %u typ %s", c->foundation, c->component,
         c->transport == TC_SDP_TCP ? "tcp" : "udp", c->priority, c->address, c->port,
         types[c->type]);
     if (c->has_raddr)
         put(o, " raddr %s rport %u", c->raddr, c->rport);
     if (c->transport == TC_SDP_TCP && c->tcptype != TC_SDP_TCP_NONE)
         put(o, " tcptype %s", tcptypes[c->tcptype]);
+}
+
+static void put_candidate(out_buf *o, const tc_sdp_candidate *c)
+{
+    put(o, "a=");
+    put_candidate_text(o, c);
     put(o, "\r\n");
 }
 
@@ -159,9 +154,10 @@ static void put_sending(out_buf *o, unsigned i, const tc_sdp_media *m, const tc_
         put_ssrc(o, rtx, local, m->mid);
 }
 
-static void put_media(out_buf *o, const tc_sdp *offer, unsigned i, const tc_sdp_choice *ch,
+static void put_media(out_buf *o, const tc_sdp *offer, const tc_sdp_choice *choices, unsigned i,
                       const tc_sdp_prefs *prefs, const tc_sdp_local *local, bool first)
 {
+    const tc_sdp_choice *ch = &choices[i];
     const tc_sdp_media *m = &offer->media[i];
     const tc_sdp_codec *c = &m->codecs[ch->codec];
     put(o, "m=%s 9 %s %u", m->kind_name, m->proto, ch->pt);
@@ -171,7 +167,7 @@ static void put_media(out_buf *o, const tc_sdp *offer, unsigned i, const tc_sdp_
     put_transport(o, local, first);
     put(o, "a=mid:%s\r\n", m->mid);
     for (unsigned e = 0; e < m->n_extmaps; e++)
-        if (wanted_extmap(prefs, m->extmaps[e].uri))
+        if (tc_sdp_extmap_kept(offer, choices, prefs, i, e))
             put(o, "a=extmap:%u %s\r\n", m->extmaps[e].id, m->extmaps[e].uri);
     tc_sdp_dir dir = answer_dir(m->dir);
     put(o, "a=%s\r\na=rtcp-mux\r\n", dir_name(dir));
@@ -185,9 +181,12 @@ static void put_media(out_buf *o, const tc_sdp *offer, unsigned i, const tc_sdp_
         put_sending(o, i, m, ch, local);
 }
 
-/* An m-line we do not take: port 0 and its mid, nothing else (RFC 8829
- * 5.3.1 lets a rejected m-section carry no transport). */
-static void put_rejected(out_buf *o, const tc_sdp_media *m)
+/* An m-line we do not take: port 0 and its mid. RFC 8829 5.3.1 lets a
+ * rejected m-section carry no transport, but GStreamer's webrtcbin refuses an
+ * answer with any m-section short of a fingerprint, setup or ICE credentials
+ * ("No fingerprint lines in sdp for media 1"), so they are written here too:
+ * on a port-0 m-section they are legal and ignored. */
+static void put_rejected(out_buf *o, const tc_sdp_media *m, const tc_sdp_local *local)
 {
     const char *fmt = m->format;
     char pt[4];
@@ -196,6 +195,7 @@ static void put_rejected(out_buf *o, const tc_sdp_media *m)
         fmt = pt;
     }
     put(o, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", m->kind_name, m->proto, fmt);
+    put_transport(o, local, false);
     if (m->mid[0] != '\0')
         put(o, "a=mid:%s\r\n", m->mid);
     put(o, "a=inactive\r\n");
@@ -243,11 +243,25 @@ int tc_sdp_write_answer(const tc_sdp *offer, const tc_sdp_choice choices[TC_SDP_
     for (unsigned i = 0; i < offer->n_media && i < TC_SDP_MAX_MEDIA; i++) {
         const tc_sdp_choice *ch = &choices[i];
         if (ch->accepted && ch->codec >= 0 && ch->codec < offer->media[i].n_codecs) {
-            put_media(&o, offer, i, ch, prefs, local, first);
+            put_media(&o, offer, choices, i, prefs, local, first);
             first = false;
         } else {
-            put_rejected(&o, &offer->media[i]);
+            put_rejected(&o, &offer->media[i], local);
         }
     }
+    return o.err ? o.err : (int)o.len;
+}
+
+int tc_sdp_write_candidate(const tc_sdp_candidate *c, char *buf, size_t cap)
+{
+    /* ICE-TCP needs the connection role (RFC 6544 4.5): without it no TCP
+     * candidate can be used, and libnice's parser complains loudly */
+    if (!candidate_ok(c) || (c->transport == TC_SDP_TCP && c->tcptype == TC_SDP_TCP_NONE))
+        return -EINVAL;
+    if (cap == 0)
+        return -ENOSPC;
+    out_buf o = {buf, cap, 0, 0};
+    buf[0] = '\0';
+    put_candidate_text(&o, c);
     return o.err ? o.err : (int)o.len;
 }

@@ -1,6 +1,7 @@
 /* fuzz_sdp: parse an offer; when it parses, check it, choose codecs, write
- * the answer, and require the answer to parse again. The input is also fed
- * to the stand-alone candidate parser, as a trickled candidate would be. */
+ * the answer, and require the answer to parse again; rebuild its candidates
+ * and require them to parse back the same. The input is also fed to the
+ * stand-alone candidate parser, as a trickled candidate would be. */
 /* The checks below are the oracle: keep them in release builds too. */
 #undef NDEBUG
 #include <assert.h>
@@ -41,12 +42,36 @@ static void answer_offer(void)
     assert(reparsed.n_media == offer.n_media);
 }
 
+/* Every candidate the parser kept, rebuilt as leg.c rebuilds it for libnice,
+ * parses again to the same candidate. */
+static void rebuild_candidates(void)
+{
+    char line[512];
+    for (unsigned m = 0; m < offer.n_media; m++) {
+        for (unsigned i = 0; i < offer.media[m].n_candidates; i++) {
+            const tc_sdp_candidate *c = &offer.media[m].candidates[i];
+            int n = tc_sdp_write_candidate(c, line, sizeof line);
+            if (n < 0)
+                continue;
+            tc_sdp_candidate back;
+            assert(tc_sdp_parse_candidate(line, (size_t)n, &back) == 0);
+            assert(back.transport == c->transport && back.tcptype == c->tcptype);
+            assert(back.port == c->port && strcmp(back.address, c->address) == 0);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tc_sdp_candidate c;
     if (tc_sdp_parse_candidate((const char *)data, size, &c) == 0)
         assert(c.component >= 1 && c.address[0] != '\0');
-    if (tc_sdp_parse((const char *)data, size, &offer) == 0)
+    if (tc_sdp_parse((const char *)data, size, &offer) == 0) {
+        int t = tc_sdp_transport_media(&offer);
+        assert(t < (int)offer.n_media);
+        assert(t < 0 || tc_sdp_media_live(&offer, (unsigned)t));
+        rebuild_candidates();
         answer_offer();
+    }
     return 0;
 }

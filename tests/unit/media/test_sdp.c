@@ -317,18 +317,28 @@ static void test_constraint(void **state)
     prefs.video_constraint = &vp9;
     assert_int_equal(answer_with(&prefs, ch), 0);
     assert_int_equal(ch[1].pt, 121);
+    /* one m-line without a common codec is rejected alone (issue 11) */
     prefs.video_constraint = &av1;
-    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), -EINVAL);
-    assert_string_equal(why, "m-line 1 (video): no common codec");
+    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), 0);
+    assert_true(ch[0].accepted);
+    assert_false(ch[1].accepted);
+    assert_true(ch[1].no_codec);
     prefs.video_constraint = NULL;
+    prefs.audio_constraint = &opus16;
+    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), 0);
+    assert_true(ch[0].no_codec);
+    assert_true(ch[1].accepted);
+    prefs.audio_constraint = NULL;
+    prefs.video = "AV1,H265";
+    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), 0);
+    assert_true(ch[1].no_codec);
+    prefs.video = NULL;
+    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), 0);
+    assert_true(ch[1].no_codec);
+    /* nothing in common at all: the offer is refused */
     prefs.audio_constraint = &opus16;
     assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), -EINVAL);
     assert_string_equal(why, "m-line 0 (audio): no common codec");
-    prefs.audio_constraint = NULL;
-    prefs.video = "AV1,H265";
-    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), -EINVAL);
-    prefs.video = NULL;
-    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), -EINVAL);
 }
 
 static void expect_reject(const char *drop, const char *reason)
@@ -659,8 +669,13 @@ static void test_answer_without_mid(void **state)
     assert_int_equal(tc_sdp_check_webrtc(&sdp, why, sizeof why), -EINVAL);
     tc_sdp_prefs prefs = {.audio = "PCMU"};
     tc_sdp_choice ch[TC_SDP_MAX_MEDIA];
-    assert_int_equal(answer_with(&prefs, ch), 0);
+    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), -EINVAL);
+    assert_string_equal(why, "no audio or video m-line to accept");
     assert_false(ch[0].accepted);
+    tc_sdp_local l = local_for_tests();
+    int n = tc_sdp_write_answer(&sdp, ch, &prefs, &l, answer, sizeof answer);
+    assert_true(n > 0);
+    assert_int_equal(tc_sdp_parse(answer, (size_t)n, &again), 0);
     assert_has("m=audio 0 UDP/T/RTP/SAVPF 0\r\n");
     assert_lacks("a=mid");
     assert_lacks("BUNDLE");
