@@ -55,8 +55,22 @@ void tc_login_check(gpointer data, gpointer user)
     g_idle_add(login_done, job);
 }
 
+static gboolean token_of_account(gpointer key, gpointer value, gpointer user)
+{
+    (void)key;
+    return ((tc_auth_token *)value)->account_id == *(const int64_t *)user;
+}
+
+/* An account's bearer tokens end with its logout and with its next login: a
+ * token must not outlive the session that it was given to. */
+static void revoke_tokens(tc_server *srv, int64_t account_id)
+{
+    g_hash_table_foreach_remove(srv->auth_tokens, token_of_account, &account_id);
+}
+
 static char *new_auth_token(tc_server *srv, const tc_account *a)
 {
+    revoke_tokens(srv, a->id);
     char token[33];
     tc_random_hex(token, 16);
     tc_auth_token *t = g_new0(tc_auth_token, 1);
@@ -203,6 +217,7 @@ void tc_handle_logout(tc_conn *c, tc_request *req)
         }
     }
     tc_id_table_remove_if(c->srv->accounts, c->account_id, c);
+    revoke_tokens(c->srv, c->account_id);
     c->role = TC_ROLE_ANON;
     c->account_id = 0;
     c->watching = false;

@@ -116,6 +116,27 @@ async def access_rules():
 
 
 @S.test
+async def tokens_end_with_logout_and_relogin():
+    """A bearer token is revoked by the account's next login and by its logout
+    (issue 12: both still read the stats after logout and after a new login)."""
+    first = await srv.login("so")
+    token1 = first.login_reply.get("auth_token")
+    status, _ = await http_stats(token1)
+    S.check(status == 200, "the first login's token reads the stats", status)
+    second = await srv.login("so")
+    token2 = second.login_reply.get("auth_token")
+    status, _ = await http_stats(token1)
+    S.check(status == 401, "after a new login the older token -> 401", status)
+    status, _ = await http_stats(token2)
+    S.check(status == 200, "the new login's token reads the stats", status)
+    r = await second.request("logout")
+    S.check_reply(r, "logout", "logout")
+    status, _ = await http_stats(token2)
+    S.check(status == 401, "after logout its token -> 401", status)
+    await second.close()
+
+
+@S.test
 async def figures_match_what_was_driven():
     """Drive: 1 abandoned, 2 completed (rated 4 and 5), 3 waiting at id_check (one by
     invite); then compare both views with the expected figures."""
