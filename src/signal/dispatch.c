@@ -222,6 +222,11 @@ static const handler_fn handlers[TC_MSG_COUNT] = {
 void tc_dispatch(tc_conn *c, tc_request *req)
 {
     unsigned roles = tc_protocol_roles(req->type);
+    if (c->login_pending && roles == TC_ROLE_ANON && req->type != TC_MSG_LOGIN) {
+        /* the login may yet make this connection an agent: one role per connection */
+        tc_conn_error(c, req->id, "bad_state", "a login is being checked on this connection");
+        return;
+    }
     if (!(roles & c->role)) {
         if (roles == TC_ROLE_ANON) /* joining or logging in twice */
             tc_conn_error(c, req->id, "bad_state", "this connection already has a role");

@@ -212,6 +212,30 @@ def ws_frame(text):
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
+def hand_read_texts(sock, want, timeout):
+    """Reads server text frames from a hand-upgraded socket until `want` have come or it
+    closes; returns their texts (server frames are unmasked; 16-bit lengths at most)."""
+    sock.settimeout(timeout)
+    buf, texts = b"", []
+    while len(texts) < want:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 2:
+            n, off = buf[1] & 0x7F, 2
+            if n == 126:
+                if len(buf) < 4:
+                    break
+                n, off = int.from_bytes(buf[2:4], "big"), 4
+            if len(buf) < off + n:
+                break
+            if buf[0] & 0x0F == 1:
+                texts.append(buf[off:off + n].decode())
+            buf = buf[off + n:]
+    return texts
+
+
 def upgrade_request(port, origin=None):
     """The bytes of a WebSocket upgrade request for /ws (Origin only when given)."""
     key = base64.b64encode(os.urandom(16)).decode()

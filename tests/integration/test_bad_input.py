@@ -282,6 +282,48 @@ async def wrong_role():
     await cust.request("customer.leave")
 
 
+def login_then_joins(port, origin):
+    """On one hand-made connection, a login and three customer requests in one TCP
+    write: the server reads them all before the login's check can come back (it comes
+    back through the main loop), so they meet a pending login every time. Then an
+    agent.state and a customer.leave after the login. Returns the replies by id."""
+    frames = [{"type": "login", "id": 1, "username": "agent", "password": tchelper.PASSWORD},
+              {"type": "customer.join", "id": 2, "desk": "broadband"},
+              {"type": "customer.redeem", "id": 3, "code": random_code()},
+              {"type": "customer.resume", "id": 4, "token": "0" * 32}]
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    with tchelper.insecure_ssl().wrap_socket(raw, server_hostname="localhost") as s:
+        if tchelper.hand_upgrade(s, port, origin) != 101:
+            return {}
+        s.sendall(b"".join(tchelper.ws_frame(json.dumps(f)) for f in frames))
+        texts = tchelper.hand_read_texts(s, 4, 10)
+        s.sendall(tchelper.ws_frame(json.dumps({"type": "agent.state", "id": 5,
+                                                "state": "not_ready"}))
+                  + tchelper.ws_frame(json.dumps({"type": "customer.leave", "id": 6})))
+        texts += tchelper.hand_read_texts(s, 2, 10)
+    replies = {}
+    for t in texts:
+        m = json.loads(t)
+        if "id" in m:
+            replies[m["id"]] = m
+    return replies
+
+
+@S.test
+async def join_while_login_pending():
+    """Customer requests sent while the same connection's login is being checked are
+    refused, and the login makes an agent, not a customer too (issue 12 item 9: the join
+    was accepted and the connection became both)."""
+    replies = await asyncio.to_thread(login_then_joins, srv.port, srv.origin)
+    S.check(replies.get(1, {}).get("type") == "login.ok", "the login succeeds", replies.get(1))
+    for rid, t in ((2, "customer.join"), (3, "customer.redeem"), (4, "customer.resume")):
+        r = replies.get(rid, {})
+        S.check(r.get("code") == "bad_state", f"{t} while the login is pending -> bad_state", r)
+    S.check(replies.get(5, {}).get("type") == "agent.state.ok",
+            "after the login the connection is an agent", replies.get(5))
+    S.check(replies.get(6, {}).get("code") == "forbidden", "and not a customer", replies.get(6))
+
+
 @S.test
 async def foreign_origin():
     """Upgrades from an origin that is not the server's own nor allowed are refused (403)."""
