@@ -207,6 +207,10 @@ static bool start_lws(tc_server *srv)
     info.vhost_name = "telecounter";
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_GLIB |
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
+    /* lws binds an IPv6 socket to an IPv4 address's any-address: an IPv4 address
+     * is listened on with an IPv4 socket, so that only that address answers. */
+    if (strchr(cfg->address, '.') && !strchr(cfg->address, ':'))
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.foreign_loops = foreign_loops;
     info.ssl_cert_filepath = cfg->tls_cert;
     info.ssl_private_key_filepath = cfg->tls_key;

@@ -309,6 +309,29 @@ def login_then_joins(port, origin):
     return replies
 
 
+def connects(family, host, port):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        s.connect((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+@S.test
+async def listener_binds_only_its_address():
+    """server.address = 127.0.0.1 listens there only (issue 12 item 4: it listened on
+    every address, IPv6 included)."""
+    S.check(connects(socket.AF_INET, "127.0.0.1", srv.port), "127.0.0.1 answers")
+    S.check(not connects(socket.AF_INET, "127.0.0.2", srv.port),
+            "127.0.0.2 (another loopback address) does not")
+    if socket.has_ipv6:
+        S.check(not connects(socket.AF_INET6, "::1", srv.port), "::1 does not")
+
+
 @S.test
 async def join_while_login_pending():
     """Customer requests sent while the same connection's login is being checked are
