@@ -125,8 +125,9 @@ static GSource *every_ms(tc_leg *leg, unsigned ms, GSourceFunc fn)
 
 /* ---- extension ids ------------------------------------------------------- */
 
-static void learn_extmaps(tc_leg *leg, const tc_sdp *offer)
+static void learn_extmaps(tc_leg *leg, const tc_leg_params *p)
 {
+    const tc_sdp *offer = p->offer;
     size_t n_kept;
     const char *const *kept = tc_sdp_default_extmaps(&n_kept);
     memset(leg->uri_of_id, 0, sizeof leg->uri_of_id);
@@ -134,6 +135,9 @@ static void learn_extmaps(tc_leg *leg, const tc_sdp *offer)
     for (int m = 0; m < offer->n_media; m++) {
         for (int e = 0; e < offer->media[m].n_extmaps; e++) {
             const tc_sdp_extmap *x = &offer->media[m].extmaps[e];
+            /* only what the answer echoed: never a second URI for one id */
+            if (!tc_sdp_extmap_kept(offer, p->choices, NULL, (unsigned)m, (unsigned)e))
+                continue;
             for (size_t k = 0; k < n_kept && k < sizeof leg->id_of_uri; k++) {
                 if (strcmp(x->uri, kept[k]) == 0) {
                     leg->uri_of_id[x->id] = (uint8_t)(k + 1);
@@ -585,47 +589,61 @@ static tc_rtx_buffer *make_rtx_buffer(size_t bytes)
     return tc_rtx_buffer_create(slots, TC_MAX_PACKET, bytes);
 }
 
-static void set_streams(tc_leg *leg, const tc_leg_params *p)
+static void init_stream(tc_leg *leg, const tc_leg_params *p, int i)
 {
-    const tc_sdp *offer = p->offer;
-    leg->n_streams = offer->n_media;
-    for (int i = 0; i < offer->n_media; i++) {
-        tc_relay_stream *s = &leg->streams[i];
-        const tc_sdp_media *m = &offer->media[i];
-        memset(s, 0, sizeof *s);
-        s->kind = m->kind;
-        s->accepted = p->choices[i].accepted && p->choices[i].codec >= 0;
-        s->pt = p->choices[i].pt;
-        s->rtx_pt = p->choices[i].rtx >= 0 ? p->choices[i].rtx_pt : 0;
-        s->clock_rate = p->choices[i].ref.clock_rate;
-        s->in_ssrc = m->has_fid ? m->fid[0] : m->n_ssrcs ? m->ssrcs[0].ssrc : 0;
-        s->in_rtx_ssrc = m->has_fid ? m->fid[1] : 0;
-        s->out_ssrc = p->ssrc[i];
-        s->out_rtx_ssrc = p->rtx_ssrc[i];
-        if (s->accepted && s->kind == TC_SDP_VIDEO)
-            s->sent = make_rtx_buffer((size_t)leg->sh->cfg->media_nack_buffer_kib * 1024);
-    }
-    learn_extmaps(leg, offer);
+    tc_relay_stream *s = &leg->streams[i];
+    const tc_sdp_media *m = &p->offer->media[i];
+    memset(s, 0, sizeof *s);
+    s->kind = m->kind;
+    s->accepted = p->choices[i].accepted && p->choices[i].codec >= 0;
+    s->pt = p->choices[i].pt;
+    s->rtx_pt = p->choices[i].rtx >= 0 ? p->choices[i].rtx_pt : 0;
+    s->clock_rate = p->choices[i].ref.clock_rate;
+    s->in_ssrc = m->has_fid ? m->fid[0] : m->n_ssrcs ? m->ssrcs[0].ssrc : 0;
+    s->in_rtx_ssrc = m->has_fid ? m->fid[1] : 0;
+    s->out_ssrc = p->ssrc[i];
+    s->out_rtx_ssrc = p->rtx_ssrc[i];
+    if (s->accepted && s->kind == TC_SDP_VIDEO)
+        s->sent = make_rtx_buffer((size_t)leg->sh->cfg->media_nack_buffer_kib * 1024);
 }
 
-/* Remote ICE credentials and the candidates carried in the offer itself. */
-static void set_remote(tc_leg *leg, const tc_leg_params *p)
+static void set_streams(tc_leg *leg, const tc_leg_params *p)
 {
-    const tc_sdp_media *m0 = &p->offer->media[0];
-    nice_agent_set_local_credentials(leg->agent, leg->stream_id, p->ufrag, p->pwd);
-    nice_agent_set_remote_credentials(leg->agent, leg->stream_id, m0->ice_ufrag, m0->ice_pwd);
+    leg->n_streams = p->offer->n_media;
+    for (int i = 0; i < p->offer->n_media; i++)
+        init_stream(leg, p, i);
+    learn_extmaps(leg, p);
+}
+
+/* The offer's BUNDLE transport: the m-line whose ICE and DTLS lines count. */
+static const tc_sdp_media *transport_of(const tc_sdp *offer)
+{
+    int t = tc_sdp_transport_media(offer);
+    return &offer->media[t >= 0 ? t : 0];
+}
+
+/* The candidates carried in the offer itself (tcptype kept: libnice needs it
+ * for TCP, and a TCP candidate without one is left out). */
+static void add_offer_candidates(tc_leg *leg, const tc_sdp_media *m0)
+{
     for (int i = 0; i < m0->n_candidates; i++) {
         const tc_sdp_candidate *c = &m0->candidates[i];
-        if (c->mdns || c->component != 1)
-            continue;
         char line[256];
-        snprintf(line, sizeof line, "candidate:%s %u %s %u %s %u typ %s", c->foundation,
-                 c->component, c->transport == TC_SDP_UDP ? "udp" : "tcp", c->priority, c->address,
-                 c->port, (const char *const[]){"host", "srflx", "prflx", "relay"}[c->type]);
+        if (c->mdns || c->component != 1 || tc_sdp_write_candidate(c, line, sizeof line) < 0)
+            continue;
         tc_leg_add_candidate(leg, line);
     }
     if (m0->end_of_candidates)
         tc_leg_candidates_done(leg);
+}
+
+/* Local and remote ICE credentials, and the offer's candidates. */
+static void set_remote(tc_leg *leg, const tc_leg_params *p)
+{
+    const tc_sdp_media *m0 = transport_of(p->offer);
+    nice_agent_set_local_credentials(leg->agent, leg->stream_id, p->ufrag, p->pwd);
+    nice_agent_set_remote_credentials(leg->agent, leg->stream_id, m0->ice_ufrag, m0->ice_pwd);
+    add_offer_candidates(leg, m0);
 }
 
 tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
@@ -638,7 +656,7 @@ tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p)
     leg->direct.fd = -1;
     leg->unsent_dtls = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     set_streams(leg, p);
-    const tc_sdp_fingerprint *fp = &p->offer->media[0].fingerprint;
+    const tc_sdp_fingerprint *fp = &transport_of(p->offer)->fingerprint;
     leg->dtls = tc_dtls_create(leg->sh->dtls, fp->hash, true, dtls_send, leg);
     if (!leg->dtls || !make_agent(leg)) {
         tc_leg_destroy(leg);

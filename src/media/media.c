@@ -377,7 +377,8 @@ int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const ch
         free_leg_msg(msg);
         return -EINVAL;
     }
-    const uint8_t *fp = msg->params.offer->media[0].fingerprint.hash;
+    const uint8_t *fp =
+        msg->params.offer->media[tc_sdp_transport_media(msg->params.offer)].fingerprint.hash;
     bool same_peer = s->has_leg[side] && memcmp(s->fingerprint[side], fp, 32) == 0;
     msg->kind = same_peer ? MSG_RESTART : MSG_CREATE;
     msg->side = side;
