@@ -14,6 +14,7 @@
 
 #include "telecounter/config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,10 @@ typedef struct tc_media_events {
                       const char *mid, int mline_index);
     void (*state)(void *user, int64_t session_id, tc_media_side side, tc_media_state state);
     void (*stats)(void *user, int64_t session_id, tc_media_side side, const tc_leg_stats *stats);
+    /* Once both legs are answered, whenever the call turns audio-only (video
+     * false; reason "no_common_video_codec" or "no_video") or back (true,
+     * "video_available"). Delivered from the loop, after the offer's reply. */
+    void (*call_media)(void *user, int64_t session_id, bool video, const char *reason);
 } tc_media_events;
 
 /* Starts the workers. NULL on failure (logged). cfg must outlive the media. */
@@ -59,10 +64,12 @@ tc_media *tc_media_create(const tc_config *cfg, const tc_media_events *events);
 void tc_media_destroy(tc_media *m);
 
 /* Parses and checks an offer, creates the leg (or restarts ICE on the existing
- * one) and writes the answer into answer (NUL-terminated). -EINVAL with a
- * one-line reason in why for an unusable offer: no state is created then. */
+ * one) and writes the answer into answer (NUL-terminated). An m-line without a
+ * common codec is answered with port 0 and the rest stands; *video (if not
+ * NULL) says whether this leg's video was accepted. -EINVAL with a one-line
+ * reason in why for an unusable offer: no state is created then. */
 int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const char *sdp, size_t len,
-                   char *answer, size_t cap, char *why, size_t why_len);
+                   char *answer, size_t cap, bool *video, char *why, size_t why_len);
 /* A trickled candidate ("" = end of candidates). -ENOENT without a leg,
  * -EINVAL for a malformed one; mDNS names are ignored (0). */
 int tc_media_remote_candidate(tc_media *m, int64_t session_id, tc_media_side side,

@@ -37,6 +37,9 @@ typedef struct tc_media_session {
     bool have_codecs;
     tc_sdp_codec_ref audio, video;
     bool bridged;
+    bool leg_video[2];      /* the leg's answer accepted a video m-line */
+    bool video_no_codec[2]; /* it rejected one for want of a common codec */
+    bool told_audio_only;   /* both sides were sent call.media video false */
 } tc_media_session;
 
 typedef enum leg_msg_kind {
@@ -152,7 +155,9 @@ typedef struct news {
     tc_media *media;
     int64_t session_id;
     tc_media_side side;
-    enum { NEWS_CANDIDATE, NEWS_STATE, NEWS_STATS } kind;
+    enum { NEWS_CANDIDATE, NEWS_STATE, NEWS_STATS, NEWS_CALL_MEDIA } kind;
+    bool video;
+    const char *reason; /* NEWS_CALL_MEDIA: a string literal */
     char candidate[512];
     char mid[32];
     int mline;
@@ -170,6 +175,8 @@ static gboolean deliver_news(gpointer data)
         ev->state(ev->user, n->session_id, n->side, n->state);
     else if (n->kind == NEWS_STATS && ev->stats)
         ev->stats(ev->user, n->session_id, n->side, &n->stats);
+    else if (n->kind == NEWS_CALL_MEDIA && ev->call_media)
+        ev->call_media(ev->user, n->session_id, n->video, n->reason);
     return G_SOURCE_REMOVE;
 }
 
@@ -314,6 +321,8 @@ static int read_offer(const char *sdp, size_t len, tc_sdp *offer, char *why, siz
 
 static void remember_codecs(tc_media_session *s, const tc_sdp *offer, const tc_sdp_choice *choices)
 {
+    memset(&s->audio, 0, sizeof s->audio);
+    memset(&s->video, 0, sizeof s->video);
     for (int i = 0; i < offer->n_media; i++) {
         if (!choices[i].accepted || choices[i].codec < 0)
             continue;
@@ -360,8 +369,42 @@ static int answer_offer(tc_media *m, tc_media_session *s, tc_media_side side, le
     return 0;
 }
 
+/* The leg's answer as to video: accepted, or rejected for want of a codec. */
+static void note_video(tc_media_session *s, tc_media_side side, const tc_leg_params *p)
+{
+    s->leg_video[side] = false;
+    s->video_no_codec[side] = false;
+    for (int i = 0; i < p->offer->n_media; i++) {
+        if (p->offer->media[i].kind != TC_SDP_VIDEO)
+            continue;
+        s->leg_video[side] = s->leg_video[side] || p->choices[i].accepted;
+        s->video_no_codec[side] = s->video_no_codec[side] || p->choices[i].no_codec;
+    }
+}
+
+/* Once both legs are answered: tell both sides when the call turns audio-only
+ * (and when video comes back), after the offer's reply has gone. */
+static void check_call_video(tc_media *m, tc_media_session *s)
+{
+    if (!s->has_leg[TC_SIDE_CUSTOMER] || !s->has_leg[TC_SIDE_AGENT])
+        return;
+    bool video = s->leg_video[TC_SIDE_CUSTOMER] && s->leg_video[TC_SIDE_AGENT];
+    if (!video == s->told_audio_only)
+        return; /* nothing new to tell */
+    s->told_audio_only = !video;
+    news *n = new_news(&m->shared, s->id, TC_SIDE_CUSTOMER);
+    n->kind = NEWS_CALL_MEDIA;
+    n->video = video;
+    n->reason = video                                          ? "video_available"
+                : s->video_no_codec[0] || s->video_no_codec[1] ? "no_common_video_codec"
+                                                               : "no_video";
+    tc_info("session %" G_GINT64_FORMAT ": the call is %s (%s)", s->id,
+            video ? "audio and video" : "audio-only", n->reason);
+    g_idle_add_full(G_PRIORITY_DEFAULT, deliver_news, n, g_free);
+}
+
 int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const char *sdp, size_t len,
-                   char *answer, size_t cap, char *why, size_t why_len)
+                   char *answer, size_t cap, bool *video, char *why, size_t why_len)
 {
     leg_msg *msg = g_new0(leg_msg, 1);
     msg->params.offer = g_malloc(sizeof(tc_sdp));
@@ -386,8 +429,12 @@ int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const ch
     memcpy(s->fingerprint[side], fp, 32);
     if (side == TC_SIDE_CUSTOMER)
         remember_codecs(s, msg->params.offer, msg->params.choices);
+    note_video(s, side, &msg->params);
+    if (video)
+        *video = s->leg_video[side];
     s->has_leg[side] = true;
     post(m, s, msg);
+    check_call_video(m, s);
     return 0;
 }
 

@@ -43,13 +43,15 @@ static void offer(tc_conn *c, tc_request *req, int64_t session_id, tc_media_side
         tc_conn_error(c, req->id, "internal", "out of memory");
         return;
     }
+    bool video = false;
     int rc = tc_media_offer(c->srv->media, session_id, side, sdp, strlen(sdp), answer, ANSWER_MAX,
-                            why, sizeof why);
+                            &video, why, sizeof why);
     if (rc) {
         tc_info("session %" G_GINT64_FORMAT ": offer refused: %s", session_id, why);
         tc_conn_error(c, req->id, "bad_sdp", why);
     } else {
-        tc_conn_reply(c, tc_protocol_reply(req, json_pack("{s:s}", "sdp", answer)));
+        tc_conn_reply(
+            c, tc_protocol_reply(req, json_pack("{s:s, s:b}", "sdp", answer, "video", (int)video)));
     }
     free(answer);
 }
@@ -137,10 +139,26 @@ static void on_stats(void *user, int64_t session_id, tc_media_side side, const t
     kept[side] = *stats;
 }
 
+/* The call turned audio-only (or back): both sides' current connections. */
+static void on_call_media(void *user, int64_t session_id, bool video, const char *reason)
+{
+    for (int side = 0; side < 2; side++) {
+        tc_conn *c = conn_of(user, session_id, (tc_media_side)side);
+        if (c)
+            tc_conn_event(c,
+                          tc_protocol_event("call.media", json_pack("{s:I, s:b, s:s}", "session_id",
+                                                                    (json_int_t)session_id, "video",
+                                                                    (int)video, "reason", reason)));
+    }
+}
+
 tc_media_events tc_media_events_for(tc_server *srv)
 {
-    return (tc_media_events){
-        .user = srv, .candidate = on_candidate, .state = on_state, .stats = on_stats};
+    return (tc_media_events){.user = srv,
+                             .candidate = on_candidate,
+                             .state = on_state,
+                             .stats = on_stats,
+                             .call_media = on_call_media};
 }
 
 /* A short JSON summary of both legs, kept with the session record. */
