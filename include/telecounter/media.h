@@ -63,11 +63,14 @@ tc_media *tc_media_create(const tc_config *cfg, const tc_media_events *events);
 /* Stops the workers (their legs are closed). NULL does nothing. */
 void tc_media_destroy(tc_media *m);
 
-/* Parses and checks an offer, creates the leg (or restarts ICE on the existing
- * one) and writes the answer into answer (NUL-terminated). An m-line without a
- * common codec is answered with port 0 and the rest stands; *video (if not
- * NULL) says whether this leg's video was accepted. -EINVAL with a one-line
- * reason in why for an unusable offer: no state is created then. */
+/* Parses and checks an offer, creates the leg and writes the answer into
+ * answer (NUL-terminated). On an existing leg of the same peer (same
+ * certificate), new remote ICE credentials restart ICE (new local ones too);
+ * the same credentials are a renegotiation: ICE, DTLS and SRTP stay and the
+ * answer repeats the local credentials. An m-line without a common codec is
+ * answered with port 0 and the rest stands; *video (if not NULL) says whether
+ * this leg's video was accepted. -EINVAL with a one-line reason in why for an
+ * unusable offer: no state is created then. */
 int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const char *sdp, size_t len,
                    char *answer, size_t cap, bool *video, char *why, size_t why_len);
 /* A trickled candidate ("" = end of candidates). -ENOENT without a leg,

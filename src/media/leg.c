@@ -615,6 +615,39 @@ static void set_streams(tc_leg *leg, const tc_leg_params *p)
     learn_extmaps(leg, p);
 }
 
+/* A renegotiation: the streams that stay keep their sequence and timestamp
+ * rewriting and their statistics; what the offer changed is taken. */
+static void update_streams(tc_leg *leg, const tc_leg_params *p)
+{
+    for (int i = 0; i < p->offer->n_media; i++) {
+        tc_relay_stream *s = &leg->streams[i];
+        const tc_sdp_media *m = &p->offer->media[i];
+        bool accepted = p->choices[i].accepted && p->choices[i].codec >= 0;
+        if (i >= leg->n_streams || s->kind != m->kind || (accepted && !s->accepted)) {
+            tc_rtx_buffer *old = i < leg->n_streams ? s->sent : NULL;
+            init_stream(leg, p, i);
+            tc_rtx_buffer_destroy(old);
+            continue;
+        }
+        s->accepted = accepted;
+        s->pt = p->choices[i].pt;
+        s->rtx_pt = p->choices[i].rtx >= 0 ? p->choices[i].rtx_pt : 0;
+        s->clock_rate = p->choices[i].ref.clock_rate;
+        uint32_t in = m->has_fid ? m->fid[0] : m->n_ssrcs ? m->ssrcs[0].ssrc : 0;
+        if (in) {
+            s->in_ssrc = in;
+            s->in_rtx_ssrc = m->has_fid ? m->fid[1] : 0;
+        }
+    }
+    if (p->offer->n_media > leg->n_streams)
+        leg->n_streams = p->offer->n_media;
+    learn_extmaps(leg, p);
+    if (leg->partner) {
+        tc_leg_set_partner(leg, leg->partner); /* the id maps, both ways */
+        tc_leg_set_partner(leg->partner, leg);
+    }
+}
+
 /* The offer's BUNDLE transport: the m-line whose ICE and DTLS lines count. */
 static const tc_sdp_media *transport_of(const tc_sdp *offer)
 {
@@ -681,6 +714,14 @@ void tc_leg_restart(tc_leg *leg, const tc_leg_params *p)
     tc_loop_epoll_resync();
     leg->ice_ready = false;
     set_remote(leg, p);
+}
+
+void tc_leg_renegotiate(tc_leg *leg, const tc_leg_params *p)
+{
+    tc_info("media %" G_GINT64_FORMAT "/%d: new offer, same ICE credentials: a renegotiation",
+            leg->session_id, leg->side);
+    update_streams(leg, p);
+    add_offer_candidates(leg, transport_of(p->offer));
 }
 
 void tc_leg_destroy(tc_leg *leg)

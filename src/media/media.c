@@ -37,6 +37,10 @@ typedef struct tc_media_session {
     bool have_codecs;
     tc_sdp_codec_ref audio, video;
     bool bridged;
+    /* per side: our ICE credentials and the peer's, as last answered; an offer
+     * that keeps the peer's is a renegotiation, not an ICE restart */
+    char ufrag[2][TC_ICE_UFRAG_LEN + 1], pwd[2][TC_ICE_PWD_LEN + 1];
+    char remote_ufrag[2][TC_SDP_ICE_LEN + 1], remote_pwd[2][TC_SDP_ICE_LEN + 1];
     bool leg_video[2];      /* the leg's answer accepted a video m-line */
     bool video_no_codec[2]; /* it rejected one for want of a common codec */
     bool told_audio_only;   /* both sides were sent call.media video false */
@@ -45,6 +49,7 @@ typedef struct tc_media_session {
 typedef enum leg_msg_kind {
     MSG_CREATE,
     MSG_RESTART,
+    MSG_RENEGOTIATE,
     MSG_CANDIDATE,
     MSG_CANDIDATES_DONE,
     MSG_BRIDGE,
@@ -109,6 +114,12 @@ static gboolean on_leg_msg(gpointer data)
     case MSG_RESTART:
         if (leg)
             tc_leg_restart(leg, &m->params);
+        else
+            create_leg(m);
+        break;
+    case MSG_RENEGOTIATE:
+        if (leg)
+            tc_leg_renegotiate(leg, &m->params);
         else
             create_leg(m);
         break;
@@ -334,6 +345,20 @@ static void remember_codecs(tc_media_session *s, const tc_sdp *offer, const tc_s
     s->have_codecs = true;
 }
 
+/* What an offer on a session that has a leg on this side means. */
+static leg_msg_kind kind_of_offer(const tc_media_session *s, tc_media_side side,
+                                  const tc_sdp *offer)
+{
+    const tc_sdp_media *t = &offer->media[tc_sdp_transport_media(offer)];
+    if (!s->has_leg[side] || memcmp(s->fingerprint[side], t->fingerprint.hash, 32) != 0)
+        return MSG_CREATE; /* a new peer connection (a reload, another tab) */
+    /* RFC 8839 4.4.1.1: a restart is a change of the peer's ufrag or pwd */
+    if (strcmp(s->remote_ufrag[side], t->ice_ufrag) == 0 &&
+        strcmp(s->remote_pwd[side], t->ice_pwd) == 0)
+        return MSG_RENEGOTIATE;
+    return MSG_RESTART;
+}
+
 static int answer_offer(tc_media *m, tc_media_session *s, tc_media_side side, leg_msg *msg,
                         char *answer, size_t cap, char *why, size_t why_len)
 {
@@ -348,8 +373,14 @@ static int answer_offer(tc_media *m, tc_media_session *s, tc_media_side side, le
     int rc = tc_sdp_select(p->offer, &prefs, p->choices, why, why_len);
     if (rc)
         return rc;
-    random_ice_string(p->ufrag, TC_ICE_UFRAG_LEN);
-    random_ice_string(p->pwd, TC_ICE_PWD_LEN);
+    if (msg->kind == MSG_RENEGOTIATE) {
+        /* same ICE agent: the same credentials, or the peer would restart */
+        memcpy(p->ufrag, s->ufrag[side], sizeof p->ufrag);
+        memcpy(p->pwd, s->pwd[side], sizeof p->pwd);
+    } else {
+        random_ice_string(p->ufrag, TC_ICE_UFRAG_LEN);
+        random_ice_string(p->pwd, TC_ICE_PWD_LEN);
+    }
     tc_sdp_local local = {.ice_ufrag = p->ufrag,
                           .ice_pwd = p->pwd,
                           .cname = "telecounter",
@@ -412,21 +443,24 @@ int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const ch
     msg->params.side = side;
     int rc = read_offer(sdp, len, msg->params.offer, why, why_len);
     tc_media_session *s = rc ? NULL : session_for(m, session_id, true);
-    if (s)
+    if (s) {
+        msg->kind = kind_of_offer(s, side, msg->params.offer);
         rc = answer_offer(m, s, side, msg, answer, cap, why, why_len);
+    }
     if (rc) {
         if (s && !s->has_leg[0] && !s->has_leg[1])
             g_hash_table_remove(m->sessions, &session_id);
         free_leg_msg(msg);
         return -EINVAL;
     }
-    const uint8_t *fp =
-        msg->params.offer->media[tc_sdp_transport_media(msg->params.offer)].fingerprint.hash;
-    bool same_peer = s->has_leg[side] && memcmp(s->fingerprint[side], fp, 32) == 0;
-    msg->kind = same_peer ? MSG_RESTART : MSG_CREATE;
+    const tc_sdp_media *t = &msg->params.offer->media[tc_sdp_transport_media(msg->params.offer)];
     msg->side = side;
     msg->bridged = s->bridged;
-    memcpy(s->fingerprint[side], fp, 32);
+    memcpy(s->fingerprint[side], t->fingerprint.hash, 32);
+    memcpy(s->remote_ufrag[side], t->ice_ufrag, sizeof s->remote_ufrag[side]);
+    memcpy(s->remote_pwd[side], t->ice_pwd, sizeof s->remote_pwd[side]);
+    memcpy(s->ufrag[side], msg->params.ufrag, sizeof s->ufrag[side]);
+    memcpy(s->pwd[side], msg->params.pwd, sizeof s->pwd[side]);
     if (side == TC_SIDE_CUSTOMER)
         remember_codecs(s, msg->params.offer, msg->params.choices);
     note_video(s, side, &msg->params);

@@ -65,6 +65,10 @@ void tc_worker_remove_leg(tc_worker *w, tc_leg *leg);
 tc_leg *tc_leg_create(tc_worker *w, const tc_leg_params *p);
 void tc_leg_destroy(tc_leg *leg);
 void tc_leg_restart(tc_leg *leg, const tc_leg_params *p);
+/* A new offer with the same remote ICE credentials: the ICE agent, its
+ * credentials and candidates, DTLS and SRTP stay; codecs, SSRCs and header
+ * extensions are taken from the new offer. */
+void tc_leg_renegotiate(tc_leg *leg, const tc_leg_params *p);
 int tc_leg_add_candidate(tc_leg *leg, const char *candidate);
 void tc_leg_candidates_done(tc_leg *leg);
 bool tc_leg_connected(const tc_leg *leg);
