@@ -359,6 +359,7 @@ tc_msession *tc_msession_create(GMainContext *ctx, tc_dtls_ctx *dtls_ctx,
     s->held_candidates = g_ptr_array_new_with_free_func(g_free);
     s->early_remote = g_ptr_array_new_with_free_func(g_free);
     s->offer_us = tc_peer_mono_us();
+    s->reoffer_same_ice = -1;
     init_tx_ids(s);
     if (cfg->cuttable && !(s->cutbox = tc_cutbox_create(ctx))) {
         tc_msession_destroy(s);
@@ -458,6 +459,8 @@ static int apply_remote(tc_msession *s, const tc_sdp *d, bool we_answer)
     memcpy(s->remote_fp, m0->fingerprint.hash, 32);
     if (!nice_agent_set_remote_credentials(s->agent, s->stream, m0->ice_ufrag, m0->ice_pwd))
         return -EINVAL;
+    snprintf(s->remote_ufrag, sizeof s->remote_ufrag, "%s", m0->ice_ufrag);
+    snprintf(s->remote_pwd, sizeof s->remote_pwd, "%s", m0->ice_pwd);
     for (unsigned i = 0; i < d->n_media; i++)
         apply_media(s, &d->media[i]);
     s->dtls_server = we_answer || m0->setup == TC_SDP_SETUP_ACTIVE;
@@ -501,19 +504,40 @@ static int apply_restart_answer(tc_msession *s, const tc_sdp *d)
         return -EINVAL; /* a restart keeps the relay's certificate */
     if (!nice_agent_set_remote_credentials(s->agent, s->stream, m0->ice_ufrag, m0->ice_pwd))
         return -EINVAL;
+    snprintf(s->remote_ufrag, sizeof s->remote_ufrag, "%s", m0->ice_ufrag);
+    snprintf(s->remote_pwd, sizeof s->remote_pwd, "%s", m0->ice_pwd);
     for (unsigned i = 0; i < d->n_media; i++)
         apply_media(s, &d->media[i]);
     s->restarting = false;
     return 0;
 }
 
+/* The answer to a re-offer: like a browser that did not restart ICE, keep the
+ * remote credentials we have (new ones would be the answerer restarting on
+ * its own); note whether they were repeated. */
+static int apply_reoffer_answer(tc_msession *s, const tc_sdp *d)
+{
+    if (d->n_media == 0)
+        return -EINVAL;
+    const tc_sdp_media *m0 = &d->media[0];
+    if (!m0->fingerprint.present || m0->fingerprint.len != 32 ||
+        memcmp(m0->fingerprint.hash, s->remote_fp, 32) != 0)
+        return -EINVAL;
+    s->reoffer_same_ice =
+        strcmp(m0->ice_ufrag, s->remote_ufrag) == 0 && strcmp(m0->ice_pwd, s->remote_pwd) == 0;
+    for (unsigned i = 0; i < d->n_media; i++)
+        apply_media(s, &d->media[i]);
+    s->reoffering = false;
+    return 0;
+}
+
 int tc_msession_set_answer(tc_msession *s, const char *sdp, size_t len)
 {
-    if (s->agent && s->restarting) {
+    if (s->agent && (s->restarting || s->reoffering)) {
         tc_sdp *d = g_new(tc_sdp, 1);
         int rc = tc_sdp_parse(sdp, len, d);
         if (rc == 0)
-            rc = apply_restart_answer(s, d);
+            rc = s->restarting ? apply_restart_answer(s, d) : apply_reoffer_answer(s, d);
         g_free(d);
         return rc ? -EINVAL : 0;
     }
@@ -635,6 +659,31 @@ int tc_msession_restart_offer(tc_msession *s, char *buf, size_t cap)
 bool tc_msession_restarting(const tc_msession *s)
 {
     return s->restarting;
+}
+
+int tc_msession_reoffer(tc_msession *s, char *buf, size_t cap)
+{
+    if (!s->agent || !s->have_remote || s->restarting)
+        return -EALREADY;
+    gchar *ufrag = NULL, *pwd = NULL;
+    if (!nice_agent_get_local_credentials(s->agent, s->stream, &ufrag, &pwd))
+        return -EIO;
+    int rc = tc_peer_write_offer(s, ufrag, pwd, buf, cap);
+    g_free(ufrag);
+    g_free(pwd);
+    s->reoffering = rc > 0;
+    tc_info("peer %s: re-offer, same ICE credentials", s->name);
+    return rc;
+}
+
+bool tc_msession_reoffering(const tc_msession *s)
+{
+    return s->reoffering;
+}
+
+int tc_msession_reoffer_same_ice(const tc_msession *s)
+{
+    return s->reoffer_same_ice;
 }
 
 void tc_msession_resend_candidates(tc_msession *s)

@@ -37,6 +37,7 @@ typedef struct {
     const char *local_address; /* ICE gathers only here (loopback) */
     bool cuttable;             /* route ICE through a cutbox (tc_msession_set_cut) */
     tc_peer_faults faults;     /* fault scenarios (faults.h); zero: none */
+    const char *video_codec;   /* offered for video: "VP8" (NULL) or "H264" */
 } tc_msession_config;
 
 /* NULL on failure (logged). dtls_ctx is shared and must outlive the session. */
@@ -73,6 +74,14 @@ void tc_msession_set_cut(tc_msession *s, bool cut);
 int tc_msession_restart_offer(tc_msession *s, char *buf, size_t cap);
 /* An ICE restart offer awaits its answer. */
 bool tc_msession_restarting(const tc_msession *s);
+/* A renegotiation: a new offer with the same ICE credentials (no restart).
+ * Its answer goes to tc_msession_set_answer, which keeps ICE, DTLS, SRTP and
+ * the remote credentials of the first answer, as a browser does. */
+int tc_msession_reoffer(tc_msession *s, char *buf, size_t cap);
+bool tc_msession_reoffering(const tc_msession *s);
+/* After a re-offer's answer: 1 if it repeated the first answer's ICE ufrag
+ * and pwd, 0 if not, -1 before. */
+int tc_msession_reoffer_same_ice(const tc_msession *s);
 /* Trickles every local candidate again, then the end of candidates. */
 void tc_msession_resend_candidates(tc_msession *s);
 /* Empties the latency histogram. */

@@ -12,6 +12,7 @@
 
 #include "telecounter/dtls.h"
 #include "telecounter/ice_socket.h"
+#include "telecounter/sdp.h"
 #include "telecounter/srtp.h"
 #include "telecounter/udp_batch.h"
 
@@ -117,8 +118,11 @@ struct tc_msession {
     tc_ice_socket direct; /* fd -1: none */
     tc_udp_batch *batch;
     bool in_tick;
-    tc_cutbox *cutbox; /* cuttable sessions only */
-    bool restarting;   /* an ICE restart offer awaits its answer */
+    tc_cutbox *cutbox;    /* cuttable sessions only */
+    bool restarting;      /* an ICE restart offer awaits its answer */
+    bool reoffering;      /* a re-offer (same ICE credentials) awaits its answer */
+    int reoffer_same_ice; /* -1: no answer to a re-offer yet */
+    char remote_ufrag[TC_SDP_ICE_LEN + 1], remote_pwd[TC_SDP_ICE_LEN + 1];
     tc_tx tx;
     tc_rx rx;
     uint8_t pkt[TC_PEER_PKT_CAP];

@@ -59,7 +59,8 @@ struct tc_peer {
     tc_peer_results res;
     /* reconnect scenarios */
     int64_t call_start_us; /* monotonic; 0: the call has not started */
-    GSource *cut_on, *cut_off, *restart, *vanish, *mark, *offer_due;
+    GSource *cut_on, *cut_off, *restart, *vanish, *mark, *offer_due, *reoffer;
+    bool offer_answered;             /* the first offer.ok came */
     uint64_t mark_audio, mark_video; /* received counters at the mark */
     /* fault scenarios: the linger after session.ended */
     GSource *linger;
@@ -175,6 +176,7 @@ static void drop_scenario_sources(tc_peer *p)
     drop_source(&p->cut_on);
     drop_source(&p->cut_off);
     drop_source(&p->restart);
+    drop_source(&p->reoffer);
     drop_source(&p->vanish);
     drop_source(&p->mark);
     drop_source(&p->offer_due);
@@ -299,7 +301,8 @@ static void start_media(tc_peer *p)
                              .pli_interval_ms = p->cfg.pli_interval_ms,
                              .local_address = p->cfg.local_address,
                              .cuttable = p->cfg.cut_ms != 0,
-                             .faults = p->cfg.faults};
+                             .faults = p->cfg.faults,
+                             .video_codec = p->cfg.video_codec};
     tc_msession_events ev = {on_local_candidate, on_media_connected, on_media_failed};
     p->ms = tc_msession_create(p->env->ctx, p->env->dtls, &mc, &ev, p);
     char *sdp = g_malloc(SDP_CAP);
@@ -386,6 +389,23 @@ static gboolean on_restart(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* A renegotiation: a new offer with the same ICE credentials; the answer comes
+ * as offer.ok (on_reoffer_answer). */
+static gboolean on_reoffer(gpointer data)
+{
+    tc_peer *p = data;
+    g_source_unref(p->reoffer);
+    p->reoffer = NULL;
+    char *sdp = g_malloc(SDP_CAP);
+    int n = p->ms ? tc_msession_reoffer(p->ms, sdp, SDP_CAP) : -EALREADY;
+    if (n < 0)
+        finish(p, "cannot make a re-offer");
+    else
+        request(p, "offer", json_pack("{s:s}", "sdp", sdp));
+    g_free(sdp);
+    return G_SOURCE_REMOVE;
+}
+
 /* A page reload: signaling and media close (on_finish_idle), no hangup. */
 static gboolean on_vanish(gpointer data)
 {
@@ -420,6 +440,8 @@ static void schedule_scenarios(tc_peer *p)
         p->vanish = add_timer(p, c->vanish_at_ms, on_vanish);
     if (c->mark_at_ms)
         p->mark = add_timer(p, c->mark_at_ms, on_mark);
+    if (c->reoffer_at_ms)
+        p->reoffer = add_timer(p, c->reoffer_at_ms, on_reoffer);
 }
 
 /* offer.ok to an ICE restart offer: DTLS and SRTP stay; candidates again. */
@@ -431,6 +453,19 @@ static void on_restart_answer(tc_peer *p, json_t *msg)
         return;
     }
     tc_msession_resend_candidates(p->ms);
+    take_mark(p);
+}
+
+/* offer.ok to a re-offer: media goes on; what comes from now on is counted. */
+static void on_reoffer_answer(tc_peer *p, json_t *msg)
+{
+    const char *sdp = json_string_value(json_object_get(msg, "sdp"));
+    if (!sdp || tc_msession_set_answer(p->ms, sdp, strlen(sdp)) != 0) {
+        finish(p, "the server's answer to the re-offer is unusable");
+        return;
+    }
+    p->res.reoffer_answered = true;
+    p->res.reoffer_same_ice = tc_msession_reoffer_same_ice(p->ms) == 1;
     take_mark(p);
 }
 
@@ -524,8 +559,13 @@ static void on_reply(tc_peer *p, const char *type, json_t *msg)
     } else if (strcmp(type, "customer.resume") == 0) {
         on_resumed(p, msg);
     } else if (strcmp(type, "offer") == 0) {
+        if (!p->offer_answered)
+            p->res.offer_video = json_is_true(json_object_get(msg, "video"));
+        p->offer_answered = true;
         if (p->ms && tc_msession_restarting(p->ms))
             on_restart_answer(p, msg);
+        else if (p->ms && tc_msession_reoffering(p->ms))
+            on_reoffer_answer(p, msg);
         else
             on_answer(p, msg);
     } else if (strcmp(type, "customer.leave") == 0) {
@@ -594,6 +634,11 @@ static void on_event(tc_peer *p, const char *type, json_t *msg)
         on_ended(p, msg);
     } else if (strcmp(type, "media.state") == 0) {
         on_media_state(p, msg);
+    } else if (strcmp(type, "call.media") == 0) {
+        const char *why = json_string_value(json_object_get(msg, "reason"));
+        size_t n = strlen(p->res.call_media);
+        snprintf(p->res.call_media + n, sizeof p->res.call_media - n, "%svideo=%s:%s", n ? "," : "",
+                 json_is_true(json_object_get(msg, "video")) ? "true" : "false", why ? why : "?");
     } else if (strcmp(type, "session.replaced") == 0) {
         finish(p, "session replaced by another connection");
     }
@@ -673,6 +718,10 @@ static void apply_env(tc_peer_config *c)
     c->ice_restart_at_ms = env_ms("TC_PEER_ICE_RESTART_AT_MS", c->ice_restart_at_ms);
     c->vanish_at_ms = env_ms("TC_PEER_VANISH_AT_MS", c->vanish_at_ms);
     c->mark_at_ms = env_ms("TC_PEER_MARK_AT_MS", c->mark_at_ms);
+    c->reoffer_at_ms = env_ms("TC_PEER_REOFFER_AT_MS", c->reoffer_at_ms);
+    const char *codec = g_getenv("TC_PEER_VIDEO_CODEC");
+    if (!c->video_codec && codec && *codec)
+        c->video_codec = codec;
     if (c->role == TC_PEER_CUSTOMER)
         c->offer_delay_ms = env_ms("TC_PEER_OFFER_DELAY_MS", c->offer_delay_ms);
 }

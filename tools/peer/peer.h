@@ -69,6 +69,9 @@ typedef struct {
     unsigned mark_at_ms;        /* snapshot the received counters (results.mark) */
     unsigned offer_delay_ms;    /* customer: offer this long after join.ok, not at once (a
                                    slow camera prompt: the agent may accept first) */
+    unsigned reoffer_at_ms;     /* re-offer with the same ICE credentials (a renegotiation,
+                                   not a restart); the answer's are compared with the first */
+    const char *video_codec;    /* the offer's one video codec: "VP8" (NULL) or "H264" */
     /* ---- fault scenarios (tools/peer/faults.h) ---- */
     tc_peer_faults faults;
 } tc_peer_config;
@@ -158,6 +161,11 @@ typedef struct {
         int64_t at_ms; /* from the call's start */
         uint64_t audio_received, video_received; /* received since the mark */
     } mark;
+    /* ---- negotiation ---- */
+    bool offer_video;      /* the first offer.ok's "video" */
+    bool reoffer_answered; /* reoffer_at_ms: the answer came and was usable */
+    bool reoffer_same_ice; /* ... and repeated the first answer's ufrag and pwd */
+    char call_media[160];  /* every call.media event: "video=false:reason,..." */
     /* ---- fault scenarios (faults.h, peer.c's linger) ---- */
     tc_peer_fault_result fault;
 } tc_peer_results;

@@ -66,6 +66,11 @@ json_t *tc_peer_results_json(const tc_peer_results *r)
                             json_pack("{s:I, s:I, s:I}", "at_ms", (json_int_t)r->mark.at_ms,
                                       "audio_received", (json_int_t)r->mark.audio_received,
                                       "video_received", (json_int_t)r->mark.video_received));
+    /* negotiation */
+    json_object_set_new(o, "offer_video", json_boolean(r->offer_video));
+    json_object_set_new(o, "reoffer_answered", json_boolean(r->reoffer_answered));
+    json_object_set_new(o, "reoffer_same_ice", json_boolean(r->reoffer_same_ice));
+    json_object_set_new(o, "call_media", json_string(r->call_media));
     json_t *faults = tc_faults_json(r); /* fault scenarios only */
     if (faults)
         json_object_set_new(o, "faults", faults);

@@ -1,6 +1,7 @@
 /*
  * sdp_offer.c: the offer a browser would make with one microphone and one
- * camera: BUNDLE of an Opus audio m-line and a VP8 (+ rtx) video m-line,
+ * camera: BUNDLE of an Opus audio m-line and a VP8 (+ rtx) video m-line
+ * (H.264 instead with the session's video_codec "H264"),
  * rtcp-mux, trickle ICE, a=setup:actpass, our certificate's sha-256
  * fingerprint, and a=ssrc lines for what we send.
  */
@@ -67,7 +68,14 @@ static void put_video(text *t, const tc_msession *s, const char *ufrag, const ch
     put(t, "a=mid:%s\r\n", s->tx.video.mid);
     put(t, "a=extmap:4 %s\r\n", TC_PEER_MID_EXT_URI);
     put(t, "a=sendrecv\r\na=msid:tcpeer video0\r\na=rtcp-mux\r\na=rtcp-rsize\r\n");
-    put(t, "a=rtpmap:96 VP8/90000\r\n");
+    if (s->cfg.video_codec && g_ascii_strcasecmp(s->cfg.video_codec, "H264") == 0) {
+        /* as an iPhone may offer: H.264 only (the payload stays VP8-shaped) */
+        put(t, "a=rtpmap:96 H264/90000\r\n");
+        put(t, "a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;"
+               "profile-level-id=42e01f\r\n");
+    } else {
+        put(t, "a=rtpmap:96 VP8/90000\r\n");
+    }
     put(t, "a=rtcp-fb:96 goog-remb\r\na=rtcp-fb:96 ccm fir\r\n");
     put(t, "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n");
     put(t, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n");
