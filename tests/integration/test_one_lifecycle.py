@@ -47,14 +47,24 @@ async def setup():
     srv.add_account("closer", "agent", ["closing"])
     srv.add_account("latecomer", "agent", ["late"])
     srv.add_account("watcher", "agent", ["ghosts"])
+    srv.add_account("opsy", "ops", [])
     srv.start()
     S.check(srv.alive(), "server started")
+
+
+async def not_ready_agents(ops):
+    r = await ops.request("stats.live")
+    return (r.get("stats") or {}).get("agents", {}).get("not_ready")
 
 
 @S.test
 async def relogin_churn_keeps_the_server_up():
     """Re-login from a second tab (the first still open, watching the queues), then
-    churn: connections come and go, the summary tick walks the accounts."""
+    churn: connections come and go (reusing the replaced connection's memory), the
+    summary tick walks the accounts. When the second tab closes the agent must go
+    offline: with the table keyed by the freed connection the close missed the entry,
+    the agent stayed "not ready" on a freed connection, and the tick read it."""
+    ops = await srv.login("opsy")
     for round_ in range(3):
         first = await srv.login("watcher")
         await first.request("queue.watch")
@@ -71,7 +81,14 @@ async def relogin_churn_keeps_the_server_up():
         S.check(await second.maybe_event("queue.summary", 3) is not None,
                 f"round {round_}: the second tab gets queue summaries")
         await second.close()
-        await sleep(0.3)
+        left = None
+        for _ in range(20):
+            left = await not_ready_agents(ops)
+            if left == 0:
+                break
+            await sleep(0.1)
+        S.check(left == 0, f"round {round_}: with both tabs closed the agent is not ready "
+                "no more (offline, then gone)", left)
         S.check(srv.alive(), f"round {round_}: the server is alive")
     third = await srv.login("watcher")
     r = await third.request("agent.state", state="not_ready")
