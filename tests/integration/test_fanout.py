@@ -112,24 +112,82 @@ def pings(first, last):
                     for i in range(first, last + 1))
 
 
-def slow_reader(srv, fill, more):
-    """Sends `fill` pings without reading, waits (the server's socket fills), sends `more`
-    (their replies meet a full socket), waits, then reads every reply."""
+def tcp_queues(local_port, remote_port):
+    """The kernel's view of one loopback TCP socket, from ss(8): bytes waiting to be read
+    (recv_q) and to be sent (send_q), and the memory its send queue holds (wmem) against its
+    send buffer (sndbuf). None if there is no such socket."""
+    out = subprocess.run(["ss", "-Htnm",
+                          f"( sport = :{local_port} and dport = :{remote_port} )"],
+                         capture_output=True, text=True, timeout=10).stdout
+    m = re.search(r"^ESTAB\s+(\d+)\s+(\d+)\s.*?skmem:\([^)]*\btb(\d+),[^)]*\bw(\d+)", out,
+                  re.S | re.M)
+    if not m:
+        return None
+    recv_q, send_q, sndbuf, wmem = (int(g) for g in m.groups())
+    return {"recv_q": recv_q, "send_q": send_q, "sndbuf": sndbuf, "wmem": wmem}
+
+
+def wait_for(what, cond, deadline_s=30.0):
+    """Polls cond() until it returns a true value; returns it, or None past the deadline."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    tchelper.log(f"NOTE: not seen within {deadline_s} s: {what}")
+    return None
+
+
+def slow_reader(srv, chunk, more, max_pings=20000):
+    """Sends pings `chunk` at a time without reading, each chunk once the server has read
+    the one before, until the server's socket is full; then `more` (their replies meet the
+    full socket) and, once the server has read those, a last chunk; then reads every reply.
+    Returns (texts, pings sent, what the waits saw); texts None when the upgrade failed.
+
+    Nothing here depends on how fast either side runs, nor on how large the kernel makes
+    the buffers: the client goes by the kernel's own account of both sockets (ss), not by
+    a time. The socket is full when its send queue holds as much memory as its send buffer
+    allows; the kernel then takes nothing more, so every send the server makes after that
+    leaves bytes unsent. The server writes the replies to what one read brought at the
+    start of its next loop round, before it reads again; a chunk fits one TLS record and
+    one read, so once the server has read the last chunk it has written the replies to
+    `more`, into the full socket."""
     raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # A small window, and small segments: the server's send buffer, which the kernel
-    # sizes from the segment size, stays small too and fills after a few thousand replies.
+    # A small window and small segments: the replies stay in the server's send queue.
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
     raw.settimeout(10)
     raw.connect(("127.0.0.1", srv.port))
+    me = raw.getsockname()[1]
     with tchelper.insecure_ssl().wrap_socket(raw, server_hostname="localhost") as s:
         if tchelper.hand_upgrade(s, srv.port, srv.origin) != 101:
-            return None
-        s.sendall(pings(1, fill))
-        time.sleep(1.0)
-        s.sendall(pings(fill + 1, fill + more))
-        time.sleep(1.0)
-        return read_frames(s, fill + more, 20)
+            return None, 0, None
+
+        def all_read():
+            """The server's socket once the server has read everything sent to it."""
+            theirs, mine = tcp_queues(srv.port, me), tcp_queues(me, srv.port)
+            ok = theirs and mine and theirs["recv_q"] == 0 and mine["send_q"] == 0
+            return theirs if ok else None
+
+        def full(q):
+            return q if q and q["wmem"] >= q["sndbuf"] else None
+
+        sent, filled = 0, None
+        while sent < max_pings and not filled:
+            s.sendall(pings(sent + 1, sent + chunk))
+            sent += chunk
+            q = wait_for("the server read every ping sent", all_read)
+            if q is None:
+                break
+            filled = full(q)
+        s.sendall(pings(sent + 1, sent + more))
+        sent += more
+        after_more = full(wait_for("the server read the pings sent to a full socket", all_read))
+        s.sendall(pings(sent + 1, sent + chunk))
+        sent += chunk
+        after_last = full(wait_for("the server read the last pings", all_read))
+        return read_frames(s, sent, 20), sent, (filled, after_more, after_last)
 
 
 @S.test
@@ -137,10 +195,11 @@ async def a_slow_reader_gets_every_reply_in_order():
     """Replies the socket cannot take wait in the send batch and arrive whole, in order."""
     srv = S.server(name="slow", config={"limits": LIMITS})
     srv.start()
-    fill, more = 800, 100
-    count = fill + more
-    texts = await asyncio.to_thread(slow_reader, srv, fill, more)
+    texts, count, seen = await asyncio.to_thread(slow_reader, srv, 100, 100)
     S.check(texts is not None, "the upgrade succeeded")
+    S.check(seen and all(seen),
+            "the server's socket filled (its send queue at its send buffer) while the client "
+            "did not read, and stayed full while the server read the pings after", seen)
     ids = [json.loads(t).get("id") for t in texts or []]
     S.check(ids == list(range(1, count + 1)),
             f"all {count} replies arrived, whole and in order",
@@ -148,7 +207,7 @@ async def a_slow_reader_gets_every_reply_in_order():
     S.check(srv.stop() == 0, "the server stops cleanly")
     counts = sends_line(srv)
     S.check(counts is not None and counts[2] > 0 and counts[3] == 0,
-            "the socket filled (sends left bytes unsent) and nothing failed", counts)
+            "sends met the full socket (left bytes unsent) and nothing failed", counts)
 
 
 if __name__ == "__main__":
