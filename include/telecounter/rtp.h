@@ -94,6 +94,16 @@ int tc_rtp_set_pt(uint8_t *p, size_t len, uint8_t pt);
 int tc_rtp_set_seq(uint8_t *p, size_t len, uint16_t seq);
 int tc_rtp_set_ts(uint8_t *p, size_t len, uint32_t ts);
 
+/* RFC 4588 retransmission: the payload of an RTX packet starts with the
+ * original sequence number (OSN, 2 bytes, network order) of the packet it
+ * repeats, followed by that packet's payload. A padding-only RTX packet (a
+ * sender probing bandwidth) has no payload and so no OSN. h must come from
+ * tc_rtp_parse of this same packet (p, len). Both return 0, -ENODATA when the
+ * payload is empty (padding only), -EINVAL when it is 1 byte or h does not fit
+ * the packet. */
+int tc_rtp_rtx_osn(const uint8_t *p, size_t len, const tc_rtp_header *h, uint16_t *osn);
+int tc_rtp_set_rtx_osn(uint8_t *p, size_t len, const tc_rtp_header *h, uint16_t osn);
+
 /* Rewrites extension ids in place through map: an element with id i gets id
  * map[i]; map[i] == 0 leaves it as it is. h must come from tc_rtp_parse of
  * this same packet (p, len). All-or-nothing: returns -ERANGE and changes

@@ -179,6 +179,36 @@ int tc_rtp_set_ts(uint8_t *p, size_t len, uint32_t ts)
     return 0;
 }
 
+/* Where the OSN of an RTX packet sits, or a negative errno (rtp.h). */
+static long osn_offset(size_t len, const tc_rtp_header *h)
+{
+    if (h->header_len > len || h->payload_len > len - h->header_len)
+        return -EINVAL;
+    if (h->payload_len == 0)
+        return -ENODATA;
+    if (h->payload_len < 2)
+        return -EINVAL;
+    return (long)h->header_len;
+}
+
+int tc_rtp_rtx_osn(const uint8_t *p, size_t len, const tc_rtp_header *h, uint16_t *osn)
+{
+    long at = osn_offset(len, h);
+    if (at < 0)
+        return (int)at;
+    *osn = tc_rd16(p + at);
+    return 0;
+}
+
+int tc_rtp_set_rtx_osn(uint8_t *p, size_t len, const tc_rtp_header *h, uint16_t osn)
+{
+    long at = osn_offset(len, h);
+    if (at < 0)
+        return (int)at;
+    tc_wr16(p + at, osn);
+    return 0;
+}
+
 /* Where the id byte of element e sits: just before its data in the one-byte
  * form, two bytes before (id, length) in the two-byte form. */
 static size_t id_offset(const tc_rtp_header *h, const tc_rtp_ext *e)

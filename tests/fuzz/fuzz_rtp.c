@@ -1,9 +1,11 @@
 /* fuzz_rtp: parse an RTP packet; when it parses, rewrite every field the
- * relay rewrites and check that the packet still parses to the same layout;
- * store and fetch it through an rtx buffer. */
+ * relay rewrites (the RTX original sequence number too) and check that the
+ * packet still parses to the same layout; store and fetch it through an rtx
+ * buffer. */
 /* The checks below are the oracle: keep them in release builds too. */
 #undef NDEBUG
 #include <assert.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,16 @@ static void rewrite(uint8_t *p, size_t size, const tc_rtp_header *h)
     assert(tc_rtp_set_pt(p, size, (uint8_t)(h->pt ^ 1)) == 0);
     assert(tc_rtp_set_seq(p, size, (uint16_t)(h->seq + 1)) == 0);
     assert(tc_rtp_set_ts(p, size, h->ts + 3000) == 0);
+    uint16_t osn;
+    int rc = tc_rtp_rtx_osn(p, size, h, &osn);
+    assert(rc == 0          ? h->payload_len >= 2
+           : rc == -ENODATA ? h->payload_len == 0
+                            : h->payload_len == 1);
+    if (rc == 0) {
+        uint16_t want = (uint16_t)~osn;
+        assert(tc_rtp_set_rtx_osn(p, size, h, want) == 0);
+        assert(tc_rtp_rtx_osn(p, size, h, &osn) == 0 && osn == want);
+    }
     tc_rtp_header again;
     assert(tc_rtp_parse(p, size, &again) == 0);
     check_same_layout(h, &again);

@@ -277,6 +277,53 @@ static void test_rewrite_two_byte(void **state)
     assert_int_equal(after.payload_len, 3);
 }
 
+/* RFC 4588: the OSN is the first two payload bytes, after CSRCs and the
+ * extension; padding-only RTX has none; a 1-byte payload is not RTX. */
+static void test_rtx_osn(void **state)
+{
+    (void)state;
+    uint8_t p[sizeof one_byte_pkt];
+    memcpy(p, one_byte_pkt, sizeof p);
+    tc_rtp_header h;
+    assert_int_equal(tc_rtp_parse(p, sizeof p, &h), 0);
+    uint16_t osn = 0;
+    assert_int_equal(tc_rtp_rtx_osn(p, sizeof p, &h, &osn), 0);
+    assert_int_equal(osn, 'h' << 8 | 'i');
+    assert_int_equal(tc_rtp_set_rtx_osn(p, sizeof p, &h, 0xBEEF), 0);
+    assert_int_equal(p[h.header_len], 0xBE);
+    assert_int_equal(p[h.header_len + 1], 0xEF);
+    assert_int_equal(p[h.header_len + 2], '!');
+    assert_memory_equal(p, one_byte_pkt, h.header_len); /* the header is untouched */
+    assert_int_equal(tc_rtp_rtx_osn(p, sizeof p, &h, &osn), 0);
+    assert_int_equal(osn, 0xBEEF);
+
+    /* padding counts no payload: "abc" then 3 bytes of padding */
+    uint8_t q[sizeof two_byte_pkt];
+    memcpy(q, two_byte_pkt, sizeof q);
+    assert_int_equal(tc_rtp_parse(q, sizeof q, &h), 0);
+    assert_int_equal(tc_rtp_rtx_osn(q, sizeof q, &h, &osn), 0);
+    assert_int_equal(osn, 'a' << 8 | 'b');
+
+    /* padding only: a probe, no OSN */
+    const uint8_t probe[] = {0xA0, 97, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 4};
+    assert_int_equal(tc_rtp_parse(probe, sizeof probe, &h), 0);
+    assert_int_equal(tc_rtp_rtx_osn(probe, sizeof probe, &h, &osn), -ENODATA);
+    uint8_t r[sizeof probe];
+    memcpy(r, probe, sizeof r);
+    assert_int_equal(tc_rtp_set_rtx_osn(r, sizeof r, &h, 1), -ENODATA);
+    assert_memory_equal(r, probe, sizeof r);
+
+    /* one byte of payload: too short to be RTX */
+    const uint8_t one[] = {0x80, 97, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 7};
+    assert_int_equal(tc_rtp_parse(one, sizeof one, &h), 0);
+    assert_int_equal(tc_rtp_rtx_osn(one, sizeof one, &h, &osn), -EINVAL);
+
+    /* a header that does not fit the packet it is used with */
+    assert_int_equal(tc_rtp_parse(p, sizeof p, &h), 0);
+    assert_int_equal(tc_rtp_rtx_osn(p, h.header_len + 1, &h, &osn), -EINVAL);
+    assert_int_equal(tc_rtp_set_rtx_osn(p, 12, &h, 1), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_setters),
         cmocka_unit_test(test_rewrite_one_byte),
         cmocka_unit_test(test_rewrite_two_byte),
+        cmocka_unit_test(test_rtx_osn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
