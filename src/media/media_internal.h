@@ -90,8 +90,14 @@ typedef struct tc_relay_stream {
     bool out_started;
     uint32_t out_source;
     uint16_t seq_offset, last_seq;
+    uint16_t source_first_seq; /* ours for the current source's first packet */
     uint32_t ts_offset, last_ts;
     int64_t last_us;
+    /* the RTX stream we send keeps its own sequence continuous the same way */
+    bool rtx_started;
+    uint32_t rtx_source;
+    uint16_t rtx_seq_offset, rtx_last_seq;
+    uint32_t rx_media_ssrc; /* of the last media packet the peer sent: what its RTX repairs */
     tc_rtx_buffer *sent; /* video: what we sent, for NACKs; NULL otherwise */
     /* what we receive on it, for our receiver reports (RFC 3550 A.1, A.8) */
     bool rx_started;

@@ -5,7 +5,10 @@
  * extension ids are rewritten to what the other leg negotiated; sequence
  * numbers and timestamps pass through, shifted only when the source of an
  * outgoing stream changes (hold audio, then the agent), so that the receiver
- * sees one continuous stream. RTCP: a NACK is served from what we sent when
+ * sees one continuous stream. An RTX packet (RFC 4588) names the packet it
+ * repeats by its original sequence number inside its payload: that number is
+ * shifted with the stream it repairs, and the RTX stream's own sequence numbers
+ * stay continuous the same way. RTCP: a NACK is served from what we sent when
  * the packet is still kept, and forwarded for the rest; PLI, FIR and REMB
  * (capped at media.max_bitrate_bps) are forwarded with their SSRCs translated,
  * behind an empty receiver report; sender and receiver reports end here. No
@@ -64,10 +67,12 @@ void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, siz
         s->out_started = true;
         s->seq_offset = 0;
         s->ts_offset = 0;
+        s->source_first_seq = seq;
     } else if (source != s->out_source) {
         uint32_t elapsed = (uint32_t)((now_us - s->last_us) * (int64_t)s->clock_rate / 1000000);
         s->seq_offset = (uint16_t)(s->last_seq + 1 - seq);
         s->ts_offset = s->last_ts + (elapsed ? elapsed : 1) - ts;
+        s->source_first_seq = (uint16_t)(s->last_seq + 1);
     }
     s->out_source = source;
     s->last_seq = (uint16_t)(seq + s->seq_offset);
@@ -81,6 +86,49 @@ void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, siz
     if (s->sent)
         tc_rtx_buffer_put(s->sent, s->last_seq, buf, len);
     tc_leg_send_rtp(leg, buf, len, cap);
+}
+
+/* Whether our sequence number seq went out from the current source: between
+ * its first packet and the newest, modulo 2^16. */
+static bool from_current_source(const tc_relay_stream *s, uint16_t seq)
+{
+    uint16_t span = (uint16_t)(s->last_seq - s->source_first_seq);
+    return s->out_started && (uint16_t)(seq - s->source_first_seq) <= span;
+}
+
+/* Forwards an RTX packet (RFC 4588) from `from`, which repairs the media it
+ * sends on stream src, as RTX of stream j of leg `to`. The original sequence
+ * number in its payload is shifted as the packet it names was when we sent it;
+ * a packet that does not name one we sent from this source is dropped, as the
+ * receiver would take it for another. Padding-only RTX carries no number. */
+static int send_rtx(tc_leg *to, int j, const tc_relay_stream *src, const tc_rtp_header *h,
+                    uint8_t *buf, size_t len)
+{
+    int n;
+    tc_relay_stream *dst = &tc_leg_streams(to, &n)[j];
+    uint16_t osn;
+    int rc = tc_rtp_rtx_osn(buf, len, h, &osn);
+    if (rc == -EINVAL)
+        return rc;
+    if (rc == 0) {
+        uint16_t ours = (uint16_t)(osn + dst->seq_offset);
+        if (!src->rx_media_ssrc || dst->out_source != src->rx_media_ssrc ||
+            !from_current_source(dst, ours))
+            return 0;
+        tc_rtp_set_rtx_osn(buf, len, h, ours);
+    }
+    if (!dst->rtx_started) {
+        dst->rtx_started = true;
+        dst->rtx_seq_offset = 0;
+    } else if (h->ssrc != dst->rtx_source) {
+        dst->rtx_seq_offset = (uint16_t)(dst->rtx_last_seq + 1 - h->seq);
+    }
+    dst->rtx_source = h->ssrc;
+    dst->rtx_last_seq = (uint16_t)(h->seq + dst->rtx_seq_offset);
+    tc_rtp_set_seq(buf, len, dst->rtx_last_seq);
+    tc_rtp_set_ssrc(buf, len, dst->out_rtx_ssrc);
+    tc_leg_send_rtp(to, buf, len, TC_PACKET_CAP);
+    return 0;
 }
 
 static tc_relay_stream *stream_by_out_ssrc(tc_leg *leg, uint32_t ssrc)
@@ -133,6 +181,8 @@ int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
         src->in_rtx_ssrc = h.ssrc;
     else if (!rtx && !src->in_ssrc)
         src->in_ssrc = h.ssrc;
+    if (!rtx)
+        src->rx_media_ssrc = h.ssrc;
     if (!rtx && h.ssrc == src->in_ssrc)
         tc_report_rx(src, h.seq, h.ts, g_get_monotonic_time());
     if (!to)
@@ -146,12 +196,9 @@ int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
     if (h.ext_count)
         tc_rtp_rewrite_ext_ids(buf, len, &h, tc_leg_ext_map_to(from, to));
     tc_rtp_set_pt(buf, len, rtx ? dst->rtx_pt : dst->pt);
-    if (rtx) {
-        tc_rtp_set_ssrc(buf, len, dst->out_rtx_ssrc);
-        tc_leg_send_rtp(to, buf, len, TC_PACKET_CAP);
-    } else {
-        tc_relay_send_stream(to, j, h.ssrc, buf, len, TC_PACKET_CAP);
-    }
+    if (rtx)
+        return send_rtx(to, j, src, &h, buf, len);
+    tc_relay_send_stream(to, j, h.ssrc, buf, len, TC_PACKET_CAP);
     return 0;
 }
 

@@ -1,0 +1,308 @@
+/*
+ * The relay between two legs (relay.c), with the legs faked: what each leg
+ * would send its peer is recorded instead of protected and sent. The case
+ * that matters most is a change of source on a leg's outgoing stream (a
+ * customer reloads: a new sender, a new SSRC, its own sequence numbers): the
+ * receiver must keep seeing one stream, and everything that names a packet
+ * of it (RTX's original sequence number, NACKs) or its sender (PLI, NACK)
+ * must be translated with it.
+ */
+#include "media/media_internal.h"
+
+#include "telecounter/rtcp.h"
+#include "telecounter/rtp.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* ---- a fake leg: the accessors relay.c and report.c use ------------------ */
+
+#define MAX_SENT 64
+
+typedef struct {
+    bool rtcp;
+    size_t len;
+    uint8_t data[TC_PACKET_CAP];
+} sent_packet;
+
+struct tc_leg {
+    tc_relay_stream streams[2]; /* 0 audio, 1 video */
+    tc_leg_stats stats;
+    uint8_t ext_map[256];
+    sent_packet sent[MAX_SENT];
+    int n_sent;
+};
+
+tc_relay_stream *tc_leg_streams(tc_leg *leg, int *count)
+{
+    *count = 2;
+    return leg->streams;
+}
+
+tc_leg_stats *tc_leg_stats_of(tc_leg *leg)
+{
+    return &leg->stats;
+}
+
+uint8_t *tc_leg_ext_map_to(tc_leg *from, tc_leg *to)
+{
+    (void)to;
+    return from->ext_map;
+}
+
+uint32_t tc_leg_max_bitrate_bps(const tc_leg *leg)
+{
+    (void)leg;
+    return 2000000;
+}
+
+static void record(tc_leg *leg, bool rtcp, const uint8_t *buf, size_t len)
+{
+    assert_true(leg->n_sent < MAX_SENT);
+    sent_packet *p = &leg->sent[leg->n_sent++];
+    p->rtcp = rtcp;
+    p->len = len;
+    memcpy(p->data, buf, len);
+}
+
+void tc_leg_send_rtp(tc_leg *leg, uint8_t *buf, size_t len, size_t cap)
+{
+    (void)cap;
+    record(leg, false, buf, len);
+}
+
+void tc_leg_send_rtcp(tc_leg *leg, uint8_t *buf, size_t len, size_t cap)
+{
+    (void)cap;
+    record(leg, true, buf, len);
+}
+
+/* ---- the call ------------------------------------------------------------ */
+
+/* The customer's browser offers VP8 as 96 with RTX 97; the agent's as 100
+ * with RTX 101. */
+enum { C_VIDEO_PT = 96, C_RTX_PT = 97, A_VIDEO_PT = 100, A_RTX_PT = 101 };
+#define A_OUT_VIDEO 0xA0A0A0A0u /* what the relay sends the agent */
+#define A_OUT_RTX 0xA1A1A1A1u
+#define C_OUT_VIDEO 0xC0C0C0C0u /* what the relay sends a customer */
+#define C_OUT_RTX 0xC1C1C1C1u
+
+static void stream(tc_relay_stream *s, tc_sdp_kind kind, uint8_t pt, uint8_t rtx_pt, uint32_t in,
+                   uint32_t in_rtx, uint32_t out, uint32_t out_rtx)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->accepted = true;
+    s->pt = pt;
+    s->rtx_pt = rtx_pt;
+    s->clock_rate = kind == TC_SDP_VIDEO ? 90000 : 48000;
+    s->in_ssrc = in;
+    s->in_rtx_ssrc = in_rtx;
+    s->out_ssrc = out;
+    s->out_rtx_ssrc = out_rtx;
+}
+
+/* A customer leg whose browser sends video as SSRC media, RTX as rtx (0: the
+ * offer named none, to be learned from the packets). */
+static void customer(tc_leg *c, uint32_t media, uint32_t rtx)
+{
+    memset(c, 0, sizeof *c);
+    stream(&c->streams[0], TC_SDP_AUDIO, 111, 0, 0, 0, 0xC2C2C2C2u, 0);
+    stream(&c->streams[1], TC_SDP_VIDEO, C_VIDEO_PT, C_RTX_PT, media, rtx, C_OUT_VIDEO, C_OUT_RTX);
+}
+
+static void agent(tc_leg *a, bool keep_sent)
+{
+    memset(a, 0, sizeof *a);
+    stream(&a->streams[0], TC_SDP_AUDIO, 111, 0, 0x0A0A0A0Au, 0, 0xA2A2A2A2u, 0);
+    stream(&a->streams[1], TC_SDP_VIDEO, A_VIDEO_PT, A_RTX_PT, 0x0B0B0B0Bu, 0, A_OUT_VIDEO,
+           A_OUT_RTX);
+    a->streams[1].sent = keep_sent ? tc_rtx_buffer_create(64, TC_MAX_PACKET, 64 * 1024) : NULL;
+}
+
+static size_t rtp(uint8_t *buf, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc)
+{
+    memset(buf, 0, TC_PACKET_CAP);
+    buf[0] = 0x80;
+    buf[1] = pt;
+    buf[2] = (uint8_t)(seq >> 8);
+    buf[3] = (uint8_t)seq;
+    for (int i = 0; i < 4; i++) {
+        buf[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
+        buf[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+    }
+    memcpy(buf + 12, "frame", 5);
+    return 17;
+}
+
+/* An RTX packet repeating the sender's packet osn. */
+static size_t rtx(uint8_t *buf, uint16_t seq, uint32_t ssrc, uint16_t osn)
+{
+    rtp(buf, C_RTX_PT, seq, 1234, ssrc);
+    buf[12] = (uint8_t)(osn >> 8);
+    buf[13] = (uint8_t)osn;
+    memcpy(buf + 14, "frame", 5);
+    return 19;
+}
+
+static void send_media(tc_leg *from, tc_leg *to, uint32_t ssrc, uint16_t first, int count)
+{
+    uint8_t buf[TC_PACKET_CAP];
+    for (int k = 0; k < count; k++) {
+        size_t len = rtp(buf, C_VIDEO_PT, (uint16_t)(first + k), 3000u * (uint32_t)k, ssrc);
+        assert_int_equal(tc_relay_on_rtp(from, to, buf, len), 0);
+    }
+}
+
+static const sent_packet *last_sent(const tc_leg *leg)
+{
+    assert_true(leg->n_sent > 0);
+    return &leg->sent[leg->n_sent - 1];
+}
+
+static void parse_sent(const sent_packet *p, tc_rtp_header *h)
+{
+    assert_false(p->rtcp);
+    assert_int_equal(tc_rtp_parse(p->data, p->len, h), 0);
+}
+
+/* The forwarded RTX packet's fields: its own seq, SSRC, PT and the OSN. */
+static void expect_rtx(const sent_packet *p, uint16_t seq, uint16_t osn)
+{
+    tc_rtp_header h;
+    parse_sent(p, &h);
+    assert_int_equal(h.pt, A_RTX_PT);
+    assert_int_equal(h.ssrc, A_OUT_RTX);
+    assert_int_equal(h.seq, seq);
+    uint16_t got;
+    assert_int_equal(tc_rtp_rtx_osn(p->data, p->len, &h, &got), 0);
+    assert_int_equal(got, osn);
+    assert_memory_equal(p->data + h.header_len + 2, "frame", 5);
+}
+
+/* Customer 1 (SSRC 0x1111) sends 1000..1009; it reloads, and customer 2
+ * (SSRC 0x2222, its own numbers from 50000) sends 50000..50004. The agent
+ * receives 1000..1014: customer 2's packets are shifted by 1010 - 50000. */
+typedef struct {
+    tc_leg c1, c2, a;
+} call;
+
+static void reload(call *k, bool keep_sent)
+{
+    customer(&k->c1, 0x1111, 0x1112);
+    customer(&k->c2, 0x2222, 0x2223);
+    agent(&k->a, keep_sent);
+    send_media(&k->c1, &k->a, 0x1111, 1000, 10);
+    send_media(&k->c2, &k->a, 0x2222, 50000, 5);
+    tc_rtp_header h;
+    parse_sent(last_sent(&k->a), &h);
+    assert_int_equal(h.seq, 1014);
+    assert_int_equal(h.ssrc, A_OUT_VIDEO);
+}
+
+static void cleanup_call(call *k)
+{
+    tc_rtx_buffer_destroy(k->a.streams[1].sent);
+}
+
+/* The reported freeze: RTX from the new sender named its own numbers, which
+ * the agent's browser took for packets of the stream it had (or far ahead). */
+static void rtx_osn_follows_the_shift(void **state)
+{
+    (void)state;
+    call k;
+    reload(&k, true);
+    uint8_t buf[TC_PACKET_CAP];
+    size_t len = rtx(buf, 7000, 0x2223, 50002);
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, len), 0);
+    expect_rtx(last_sent(&k.a), 7000, 1012);
+    /* and the same before any change: no shift at all */
+    call first;
+    customer(&first.c1, 0x1111, 0x1112);
+    agent(&first.a, false);
+    send_media(&first.c1, &first.a, 0x1111, 1000, 3);
+    len = rtx(buf, 300, 0x1112, 1001);
+    assert_int_equal(tc_relay_on_rtp(&first.c1, &first.a, buf, len), 0);
+    expect_rtx(last_sent(&first.a), 300, 1001);
+    cleanup_call(&k);
+}
+
+/* The RTX stream's own numbers stay continuous across the change too. */
+static void rtx_sequence_stays_continuous(void **state)
+{
+    (void)state;
+    call k;
+    customer(&k.c1, 0x1111, 0x1112);
+    customer(&k.c2, 0x2222, 0x2223);
+    agent(&k.a, false);
+    uint8_t buf[TC_PACKET_CAP];
+    send_media(&k.c1, &k.a, 0x1111, 1000, 10);
+    for (uint16_t s = 300; s < 303; s++) {
+        size_t len = rtx(buf, s, 0x1112, 1005);
+        assert_int_equal(tc_relay_on_rtp(&k.c1, &k.a, buf, len), 0);
+        expect_rtx(last_sent(&k.a), s, 1005);
+    }
+    send_media(&k.c2, &k.a, 0x2222, 50000, 5);
+    for (uint16_t s = 0; s < 3; s++) {
+        size_t len = rtx(buf, (uint16_t)(9000 + s), 0x2223, 50001);
+        assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, len), 0);
+        expect_rtx(last_sent(&k.a), (uint16_t)(303 + s), 1011);
+    }
+    /* padding only (a sender probing): no OSN to shift, its seq still is */
+    rtp(buf, C_RTX_PT, 9003, 1234, 0x2223);
+    buf[0] |= 0x20; /* P: 12 bytes of header, then 4 of padding */
+    memset(buf + 12, 0, 3);
+    buf[15] = 4;
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, 16), 0);
+    tc_rtp_header h;
+    parse_sent(last_sent(&k.a), &h);
+    assert_int_equal(h.seq, 306);
+    assert_int_equal(h.payload_len, 0);
+    assert_int_equal(h.ssrc, A_OUT_RTX);
+}
+
+/* An RTX packet that names no packet we forwarded from its sender is not
+ * passed on: from before the new sender's first packet, before any media of
+ * it at all, or a 1-byte payload (not RTX). */
+static void rtx_of_nothing_forwarded_is_dropped(void **state)
+{
+    (void)state;
+    call k;
+    customer(&k.c1, 0x1111, 0x1112);
+    customer(&k.c2, 0x2222, 0x2223);
+    agent(&k.a, false);
+    uint8_t buf[TC_PACKET_CAP];
+    send_media(&k.c1, &k.a, 0x1111, 1000, 10);
+    int before = k.a.n_sent;
+    size_t len = rtx(buf, 9000, 0x2223, 50000); /* customer 2 has sent no media yet */
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, len), 0);
+    assert_int_equal(k.a.n_sent, before);
+    send_media(&k.c2, &k.a, 0x2222, 50000, 5);
+    before = k.a.n_sent;
+    len = rtx(buf, 9001, 0x2223, 49990); /* before the agent saw customer 2 */
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, len), 0);
+    len = rtx(buf, 9002, 0x2223, 50100); /* not sent yet */
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, len), 0);
+    assert_int_equal(k.a.n_sent, before);
+    len = rtx(buf, 9003, 0x2223, 50001);
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, 13), -EINVAL);
+    assert_int_equal(k.a.n_sent, before);
+    len = rtx(buf, 9003, 0x2223, 50001);
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, len), 0);
+    expect_rtx(last_sent(&k.a), 9003, 1011); /* the first RTX the agent gets: seq as sent */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rtx_osn_follows_the_shift),
+        cmocka_unit_test(rtx_sequence_stays_continuous),
+        cmocka_unit_test(rtx_of_nothing_forwarded_is_dropped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
