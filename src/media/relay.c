@@ -8,9 +8,11 @@
  * sees one continuous stream. An RTX packet (RFC 4588) names the packet it
  * repeats by its original sequence number inside its payload: that number is
  * shifted with the stream it repairs, and the RTX stream's own sequence numbers
- * stay continuous the same way. RTCP: a NACK is served from what we sent when
- * the packet is still kept, and forwarded for the rest; PLI, FIR and REMB
- * (capped at media.max_bitrate_bps) are forwarded with their SSRCs translated,
+ * stay continuous the same way; a new source is asked for a keyframe at once.
+ * RTCP: a NACK is served from what we sent when the packet is still kept, and
+ * forwarded for the rest (in the current sender's sequence numbers, and only
+ * for what that sender sent); PLI, FIR and REMB (capped at
+ * media.max_bitrate_bps) are forwarded to the sender whose packets we forward,
  * behind an empty receiver report; sender and receiver reports end here. No
  * allocation, no lock, no log on this path.
  */
@@ -131,6 +133,29 @@ static int send_rtx(tc_leg *to, int j, const tc_relay_stream *src, const tc_rtp_
     return 0;
 }
 
+/* An empty receiver report: a compound must start with SR or RR. */
+static size_t empty_rr(uint8_t *out, uint32_t ssrc)
+{
+    out[0] = 0x80;
+    out[1] = 201;
+    out[2] = 0;
+    out[3] = 1;
+    put32(out + 4, ssrc);
+    return 8;
+}
+
+/* A PLI to the peer of leg for the video it sends on stream s as SSRC media. */
+static void request_keyframe_of(tc_leg *leg, const tc_relay_stream *s, uint32_t media)
+{
+    uint8_t out[TC_PACKET_CAP];
+    size_t used = empty_rr(out, s->out_ssrc);
+    int w = tc_rtcp_write_pli(out + used, sizeof out - used, s->out_ssrc, media);
+    if (w <= 0)
+        return;
+    tc_leg_send_rtcp(leg, out, used + (size_t)w, sizeof out);
+    tc_leg_stats_of(leg)->plis_tx++;
+}
+
 static tc_relay_stream *stream_by_out_ssrc(tc_leg *leg, uint32_t ssrc)
 {
     int n;
@@ -156,8 +181,12 @@ static ssize_t serve_nack(tc_leg *leg, const tc_rtcp_fb *fb, uint8_t *out, size_
             uint8_t again[TC_PACKET_CAP];
             memcpy(again, data, len);
             tc_leg_send_rtp(leg, again, len, sizeof again);
-        } else {
-            missing[n_missing++] = (uint16_t)(fb->nack_seqs[k] - (s ? s->seq_offset : 0));
+        } else if (!s) {
+            missing[n_missing++] = fb->nack_seqs[k];
+        } else if (from_current_source(s, fb->nack_seqs[k])) {
+            /* what the current sender sent, in its own numbers; a packet of
+             * a source gone (or hold audio) cannot be asked of it */
+            missing[n_missing++] = (uint16_t)(fb->nack_seqs[k] - s->seq_offset);
         }
     }
     if (n_missing == 0)
@@ -198,7 +227,12 @@ int tc_relay_on_rtp(tc_leg *from, tc_leg *to, uint8_t *buf, size_t len)
     tc_rtp_set_pt(buf, len, rtx ? dst->rtx_pt : dst->pt);
     if (rtx)
         return send_rtx(to, j, src, &h, buf, len);
+    bool new_source = dst->out_started && h.ssrc != dst->out_source;
     tc_relay_send_stream(to, j, h.ssrc, buf, len, TC_PACKET_CAP);
+    /* The receiver sees one stream go on: it will not ask for a keyframe
+     * itself, and a new sender's first frames may be lost or mid-picture. */
+    if (new_source && dst->kind == TC_SDP_VIDEO)
+        request_keyframe_of(from, src, h.ssrc);
     return 0;
 }
 
@@ -246,22 +280,14 @@ static size_t ssrc_pairs(tc_leg *from, tc_leg *to, tc_rtcp_ssrc_pair *pairs)
         int j = fs[i].accepted ? stream_of_kind(to, fs[i].kind) : -1;
         if (j < 0)
             continue;
-        pairs[count++] = (tc_rtcp_ssrc_pair){fs[i].out_ssrc, ts[j].in_ssrc};
+        /* Feedback is about what we forward: it goes to the SSRC the sender
+         * uses now, which the offer need not have named (a new source). */
+        uint32_t media = ts[j].rx_media_ssrc ? ts[j].rx_media_ssrc : ts[j].in_ssrc;
+        pairs[count++] = (tc_rtcp_ssrc_pair){fs[i].out_ssrc, media};
         if (fs[i].out_rtx_ssrc && ts[j].in_rtx_ssrc)
             pairs[count++] = (tc_rtcp_ssrc_pair){fs[i].out_rtx_ssrc, ts[j].in_rtx_ssrc};
     }
     return count;
-}
-
-/* An empty receiver report: a compound must start with SR or RR. */
-static size_t empty_rr(uint8_t *out, uint32_t ssrc)
-{
-    out[0] = 0x80;
-    out[1] = 201;
-    out[2] = 0;
-    out[3] = 1;
-    put32(out + 4, ssrc);
-    return 8;
 }
 
 int tc_relay_on_rtcp(tc_leg *from, tc_leg *to, const uint8_t *buf, size_t len)
@@ -308,14 +334,8 @@ void tc_relay_request_keyframe(tc_leg *leg)
     int n;
     tc_relay_stream *s = tc_leg_streams(leg, &n);
     for (int i = 0; i < n; i++) {
-        if (!s[i].accepted || s[i].kind != TC_SDP_VIDEO || !s[i].in_ssrc)
-            continue;
-        uint8_t out[TC_PACKET_CAP];
-        size_t used = empty_rr(out, s[i].out_ssrc);
-        int w = tc_rtcp_write_pli(out + used, sizeof out - used, s[i].out_ssrc, s[i].in_ssrc);
-        if (w <= 0)
-            continue;
-        tc_leg_send_rtcp(leg, out, used + (size_t)w, sizeof out);
-        tc_leg_stats_of(leg)->plis_tx++;
+        uint32_t media = s[i].rx_media_ssrc ? s[i].rx_media_ssrc : s[i].in_ssrc;
+        if (s[i].accepted && s[i].kind == TC_SDP_VIDEO && media)
+            request_keyframe_of(leg, &s[i], media);
     }
 }

@@ -91,6 +91,7 @@ enum { C_VIDEO_PT = 96, C_RTX_PT = 97, A_VIDEO_PT = 100, A_RTX_PT = 101 };
 #define A_OUT_RTX 0xA1A1A1A1u
 #define C_OUT_VIDEO 0xC0C0C0C0u /* what the relay sends a customer */
 #define C_OUT_RTX 0xC1C1C1C1u
+#define AGENT_RECV 0x00000001u /* the agent browser's own SSRC in its feedback */
 
 static void stream(tc_relay_stream *s, tc_sdp_kind kind, uint8_t pt, uint8_t rtx_pt, uint32_t in,
                    uint32_t in_rtx, uint32_t out, uint32_t out_rtx)
@@ -297,12 +298,153 @@ static void rtx_of_nothing_forwarded_is_dropped(void **state)
     expect_rtx(last_sent(&k.a), 9003, 1011); /* the first RTX the agent gets: seq as sent */
 }
 
+/* The last PLI a leg sent its peer: false if none. */
+static bool sent_pli(const tc_leg *leg, uint32_t *sender, uint32_t *media)
+{
+    for (int i = leg->n_sent - 1; i >= 0; i--) {
+        const sent_packet *p = &leg->sent[i];
+        if (!p->rtcp)
+            continue;
+        tc_rtcp_iter it;
+        tc_rtcp_packet pkt;
+        tc_rtcp_iter_init(&it, p->data, p->len);
+        while (tc_rtcp_iter_next(&it, &pkt) == 1) {
+            tc_rtcp_fb fb;
+            if (pkt.pt == TC_RTCP_PSFB && tc_rtcp_parse_fb(&pkt, &fb) == 0 &&
+                fb.kind == TC_RTCP_FB_PLI) {
+                *sender = fb.sender_ssrc;
+                *media = fb.media_ssrc;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* A new sender is asked for a keyframe as soon as its first packet is
+ * forwarded: the agent's browser sees one stream go on and will not ask. */
+static void a_new_source_is_asked_for_a_keyframe(void **state)
+{
+    (void)state;
+    call k;
+    reload(&k, false);
+    uint32_t sender = 0, media = 0;
+    assert_true(sent_pli(&k.c2, &sender, &media));
+    assert_int_equal(media, 0x2222);
+    assert_int_equal(sender, C_OUT_VIDEO);
+    assert_int_equal(k.c2.stats.plis_tx, 1);
+    /* once: the next packets of the same source ask nothing */
+    send_media(&k.c2, &k.a, 0x2222, 50005, 3);
+    assert_int_equal(k.c2.stats.plis_tx, 1);
+    /* the first source of a stream is asked when the legs are bridged */
+    assert_int_equal(k.c1.stats.plis_tx, 0);
+}
+
+static size_t agent_feedback(uint8_t *buf, bool pli, const uint16_t *seqs, size_t n)
+{
+    tc_rtcp_rr rr = {.ssrc = AGENT_RECV};
+    int used = tc_rtcp_write_rr(buf, TC_PACKET_CAP, &rr);
+    assert_true(used > 0);
+    int w =
+        pli ? tc_rtcp_write_pli(buf + used, TC_PACKET_CAP - (size_t)used, AGENT_RECV, A_OUT_VIDEO)
+            : tc_rtcp_write_nack(buf + used, TC_PACKET_CAP - (size_t)used, AGENT_RECV, A_OUT_VIDEO,
+                                 seqs, n);
+    assert_true(w > 0);
+    return (size_t)(used + w);
+}
+
+/* The agent's PLI reaches the sender whose packets it gets: by the SSRC that
+ * sender uses, even when its offer named another (or none). */
+static void the_agents_pli_names_the_current_sender(void **state)
+{
+    (void)state;
+    call k;
+    customer(&k.c1, 0x1111, 0x1112);
+    customer(&k.c2, 0x9999, 0); /* its offer named 0x9999; it sends 0x2222 */
+    agent(&k.a, false);
+    send_media(&k.c1, &k.a, 0x1111, 1000, 10);
+    send_media(&k.c2, &k.a, 0x2222, 50000, 5);
+    int before = k.c2.n_sent;
+    uint8_t buf[TC_PACKET_CAP];
+    size_t len = agent_feedback(buf, true, NULL, 0);
+    assert_int_equal(tc_relay_on_rtcp(&k.a, &k.c2, buf, len), 0);
+    assert_int_equal(k.c2.n_sent, before + 1);
+    uint32_t sender = 0, media = 0;
+    assert_true(sent_pli(&k.c2, &sender, &media));
+    assert_int_equal(media, 0x2222);
+    assert_int_equal(sender, 0xC2C2C2C2u); /* ours on that leg, not the agent's */
+    assert_int_equal(k.a.stats.plis_rx, 1);
+}
+
+/* NACKs the relay cannot serve go to the sender in its own numbers; the
+ * packets of a sender that is gone are not asked of the new one. */
+static void nacks_are_translated_to_the_current_sender(void **state)
+{
+    (void)state;
+    call k;
+    reload(&k, false); /* nothing kept: every NACK goes to the sender */
+    uint8_t buf[TC_PACKET_CAP];
+    const uint16_t seqs[] = {1005, 1011, 1013};
+    size_t len = agent_feedback(buf, false, seqs, 3);
+    assert_int_equal(tc_relay_on_rtcp(&k.a, &k.c2, buf, len), 0);
+    const sent_packet *p = last_sent(&k.c2);
+    assert_true(p->rtcp);
+    tc_rtcp_iter it;
+    tc_rtcp_packet pkt;
+    tc_rtcp_iter_init(&it, p->data, p->len);
+    bool found = false;
+    while (tc_rtcp_iter_next(&it, &pkt) == 1) {
+        tc_rtcp_fb fb;
+        if (pkt.pt != TC_RTCP_RTPFB || tc_rtcp_parse_fb(&pkt, &fb) != 0)
+            continue;
+        assert_int_equal(fb.kind, TC_RTCP_FB_NACK);
+        assert_int_equal(fb.media_ssrc, 0x2222);
+        assert_int_equal(fb.nack_count, 2);
+        assert_int_equal(fb.nack_seqs[0], 50001);
+        assert_int_equal(fb.nack_seqs[1], 50003);
+        found = true;
+    }
+    assert_true(found);
+    /* only packets of the sender that is gone: nothing is forwarded */
+    int before = k.c2.n_sent;
+    const uint16_t old[] = {1002};
+    len = agent_feedback(buf, false, old, 1);
+    assert_int_equal(tc_relay_on_rtcp(&k.a, &k.c2, buf, len), 0);
+    assert_int_equal(k.c2.n_sent, before);
+}
+
+/* What the relay still keeps it resends itself, with the numbers the agent
+ * knows, whoever sent it. */
+static void nacks_are_served_from_what_was_sent(void **state)
+{
+    (void)state;
+    call k;
+    reload(&k, true);
+    int before = k.a.n_sent;
+    uint8_t buf[TC_PACKET_CAP];
+    const uint16_t seqs[] = {1003, 1012};
+    size_t len = agent_feedback(buf, false, seqs, 2);
+    assert_int_equal(tc_relay_on_rtcp(&k.a, &k.c2, buf, len), 0);
+    assert_int_equal(k.a.n_sent, before + 2);
+    tc_rtp_header h;
+    parse_sent(&k.a.sent[before], &h);
+    assert_int_equal(h.seq, 1003);
+    parse_sent(&k.a.sent[before + 1], &h);
+    assert_int_equal(h.seq, 1012);
+    assert_int_equal(h.ssrc, A_OUT_VIDEO);
+    cleanup_call(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rtx_osn_follows_the_shift),
         cmocka_unit_test(rtx_sequence_stays_continuous),
         cmocka_unit_test(rtx_of_nothing_forwarded_is_dropped),
+        cmocka_unit_test(a_new_source_is_asked_for_a_keyframe),
+        cmocka_unit_test(the_agents_pli_names_the_current_sender),
+        cmocka_unit_test(nacks_are_translated_to_the_current_sender),
+        cmocka_unit_test(nacks_are_served_from_what_was_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
