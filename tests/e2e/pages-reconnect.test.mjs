@@ -201,6 +201,7 @@ step('agent tab closes: the customer sees "The agent is reconnecting…", not Go
     need(st.call, 'a call');
     await agent.fill('#notes', NOTES);
     await agent.close();
+    st.agentGone = Date.now();
     const text = await until(() => peerStateShown(cust), 15000);
     assert.match(text || '', /The agent is reconnecting…/, `peer state shown: ${text}`);
     // While it shows, the quality label never says Good connection.
@@ -213,13 +214,13 @@ step('agent tab closes: the customer sees "The agent is reconnecting…", not Go
     await setLang(cust, 'zh-CN');
     assert.match(await peerStateShown(cust), /工作人员正在重新连接…/);
     await setLang(cust, 'en');
-    st.agentGone = Date.now();
 }, 40000);
 
 step('the agent signs in again within the window: the call comes back with desk, waited, case and notes', async () => {
     need(st.agentGone, 'the agent\'s tab closed');
     agent = await env.page('agent-again', { br: agentBr, viewport: DESKTOP });
     await agentLogin(agent, env.origin, AGENT.username);
+    await agent.waitForFunction(() => !!window.__tc.st.call, null, { timeout: 10000 });
     await agent.waitForSelector('#callinfo:not([hidden])', { timeout: 10000 });
     note(`re-login ${((Date.now() - st.agentGone) / 1000).toFixed(1)} s after the tab closed`);
     assert.equal((await agent.textContent('#ci-desk')).trim(), 'Broadband help');
@@ -252,7 +253,9 @@ step('the agent is gone past the window: the customer is told; the agent gets af
     agent = await env.page('agent-late', { br: agentBr, viewport: DESKTOP });
     await agentLogin(agent, env.origin, AGENT.username);
     await agent.waitForFunction(() => window.__tc.st.state === 'after_call_work', null, { timeout: 10000 });
-    assert.match(await agent.textContent('#wrap-for'), new RegExp(`#${st.sessionId}\\b`));
+    await agent.waitForFunction((id) => document.querySelector('#wrap-for').textContent.includes(`#${id}`), st.sessionId,
+        { timeout: 10000 });
+    assert.equal((await agent.textContent('#ci-case')).trim(), CASE, 'the case reference of that call');
     assert.equal(await agent.inputValue('#notes'), `${NOTES} Second drop.`, 'the notes typed before the tab closed');
     assert.ok(!(await agent.isDisabled('#outcome-save')), 'the outcome can be saved');
     await agent.selectOption('#outcome', 'follow_up');

@@ -18,7 +18,7 @@ const st = {
     reason: '',
     until: null,
     ring: null, // {session_id, desk, ..., deadline}
-    call: null, // {session_id, desk, case_ref, note, waited_s, answeredAt}
+    call: null, // {session_id, desk, case_ref, note, waited_s, answeredAt, peer, peerUntil, video}: callFrom()
     lastSession: null, // the session that notes/outcome belong to
     stream: null,
     link: null,
@@ -40,6 +40,12 @@ async function connect() {
     sig.on('ring.cancelled', (m) => onRingCancelled(m.reason));
     sig.on('session.ended', (m) => onEnded(m.session_id, m.reason));
     sig.on('queue.summary', (m) => renderQueues(m.desks));
+    sig.on('peer.state', (m) => {
+        if (m.peer === 'customer' && st.call && m.session_id === st.call.session_id) setPeer(m.state, m.until);
+    });
+    sig.on('call.media', (m) => {
+        if (st.call && m.session_id === st.call.session_id) setVideo(m.video !== false);
+    });
     sig.on('media.state', (m) => {
         if (m.state === 'reconnecting') $('#reconnecting').hidden = false;
         else if (m.state === 'connected' && sig.connected) $('#reconnecting').hidden = true;
@@ -92,26 +98,26 @@ async function signedIn(ok) {
     $('#who').textContent = ok.account.name || ok.account.username;
     $('#userbar').hidden = false;
     showPanel('console');
-    setState(ok.state, '', null);
+    setState(ok.state, '', ok.after_call ? ok.after_call.until : null);
     announce(t('agent.signed_in', { name: ok.account.name || ok.account.username }));
     const w = await st.sig.request('queue.watch').catch(() => null);
     if (w) renderQueues(w.desks);
     // The agent's own camera, ready before the first ring.
     if (!st.stream) {
         try {
-            st.stream = await getCamera('facing:user');
-            $('#self').srcObject = st.stream;
+            setStream(await getCamera('facing:user'));
         } catch (ex) {
             setText($('#capture-status'), `gum.${gumErrorKind(ex)}.title`);
         }
     }
-    updateButtons();
     if (ok.call && ok.call.session_id && !st.call) {
-        // Signed in again during a call (after a reload): the call continues.
-        st.call = { session_id: ok.call.session_id, desk: '', case_ref: '', note: '', waited_s: null, answeredAt: Date.now() };
-        st.lastSession = st.call.session_id;
-        showCall();
+        // Signed in again during a call (after a reload or a closed tab): the call continues,
+        // with what the console showed before.
+        takeCall(ok.call);
+        announce(t('agent.call_restored', { desk: $('#ci-desk').textContent }));
         await startMedia();
+    } else if (!ok.call && ok.after_call && ok.after_call.session_id) {
+        showAfterCall(ok.after_call);
     }
 }
 
@@ -120,11 +126,16 @@ async function relogin() {
     try {
         const ok = await st.sig.request('login', st.creds, { timeoutMs: 20000 });
         st.authToken = ok.auth_token;
-        setState(ok.state, '', null);
+        setState(ok.state, '', ok.after_call ? ok.after_call.until : null);
         const w = await st.sig.request('queue.watch').catch(() => null);
         if (w) renderQueues(w.desks);
-        if (ok.call && st.call && st.link) await st.link.offer({ iceRestart: true }).catch(() => startMedia());
-        else if (!ok.call && st.call) onEnded(st.call.session_id, 'agent_gone');
+        if (ok.call && st.call && ok.call.session_id === st.call.session_id) {
+            setPeer(ok.call.peer, ok.call.peer_until);
+            if (st.link) await st.link.offer({ iceRestart: true }).catch(() => startMedia());
+            else await startMedia();
+        } else if (!ok.call && st.call) {
+            onEnded(st.call.session_id, 'agent_gone');
+        }
         $('#reconnecting').hidden = true;
     } catch {
         /* the next reconnect tries again */
@@ -141,9 +152,12 @@ async function logout() {
 }
 
 function signedOut(key) {
-    endMedia();
+    dropCall();
+    setText($('#stage-empty-text'), 'agent.no_call');
+    $('#callinfo').hidden = true;
+    $('#ci-note').hidden = true;
     stopStream(st.stream);
-    st.stream = null;
+    setStream(null);
     hideRing();
     st.account = null;
     st.creds = null;
@@ -316,11 +330,7 @@ async function accept() {
         const ok = await st.sig.request('agent.accept', { session_id: ring.session_id });
         hideRing();
         setState('on_call', '', null);
-        st.call = { session_id: ok.session_id, desk: ok.desk, case_ref: ok.case_ref || '', note: ok.note || '',
-            waited_s: ok.waited_s, answeredAt: Date.now() };
-        st.lastSession = ok.session_id;
-        resetWrapup();
-        showCall();
+        takeCall(ok);
         await startMedia();
     } catch (ex) {
         hideRing();
@@ -339,6 +349,29 @@ async function decline() {
 }
 
 // ---- the call -------------------------------------------------------------------------------------
+// The call as the console shows it, from the one place that builds it: the `agent.accept` reply,
+// or `call` in the `login` reply after a reload or a closed tab (same fields, plus answered_at
+// and peer).
+function callFrom(m) {
+    return {
+        session_id: m.session_id,
+        desk: m.desk || '',
+        case_ref: m.case_ref || '',
+        note: m.note || '',
+        waited_s: typeof m.waited_s === 'number' ? m.waited_s : null,
+        answeredAt: typeof m.answered_at === 'number' ? m.answered_at : Date.now(),
+        peer: m.peer === 'reconnecting' ? 'reconnecting' : 'connected',
+        peerUntil: m.peer === 'reconnecting' && typeof m.peer_until === 'number' ? m.peer_until : null,
+        video: m.video !== false,
+    };
+}
+
+function takeCall(m) {
+    st.call = callFrom(m);
+    openWrapup(st.call.session_id);
+    showCall();
+}
+
 function showCall() {
     const c = st.call;
     $('#stage-empty').hidden = true;
@@ -347,16 +380,7 @@ function showCall() {
     $('#call-controls').hidden = false;
     $('#quality').hidden = false;
     $('#btn-hangup').disabled = false;
-    $('#desk-badge').textContent = c.desk ? t(`desk.${c.desk}`) : t('agent.desk_unknown');
-    $('#ci-desk').textContent = c.desk ? t(`desk.${c.desk}`) : '—';
-    $('#ci-waited').textContent = c.waited_s !== null && c.waited_s !== undefined ? fmtDuration(c.waited_s) : '—';
-    $('#ci-case').textContent = c.case_ref || t('agent.no_case');
-    $('#ci-session').textContent = `#${c.session_id}`;
-    const note = $('#ci-note');
-    note.hidden = !c.note;
-    note.textContent = c.note ? `${t('agent.invite_note')}: ${c.note}` : '';
-    setText($('#wrap-for'), 'agent.wrap_for', { id: c.session_id });
-    $('#outcome-save').disabled = false;
+    showCallInfo(c);
     $('#evidence').replaceChildren();
     $('#capture-status').replaceChildren();
     clearInterval(st.timers.call);
@@ -366,7 +390,86 @@ function showCall() {
     tick();
     st.timers.call = setInterval(tick, 1000);
     announce(t('agent.call_started', { desk: $('#ci-desk').textContent }));
+    renderCall();
+}
+
+// Buttons, the customer's connection and the audio-only notice: derived from the call and the
+// media whenever either changes.
+function setStream(stream) {
+    st.stream = stream;
+    const self = $('#self');
+    if (self.srcObject !== stream) self.srcObject = stream;
+    renderCall();
+}
+
+function renderCall() {
     updateButtons();
+    renderPeer();
+    $('#video-note').hidden = !st.call || st.call.video !== false;
+}
+
+function setPeer(state, until) {
+    if (!st.call) return;
+    const was = st.call.peer;
+    st.call.peer = state === 'reconnecting' ? 'reconnecting' : 'connected';
+    st.call.peerUntil = st.call.peer === 'reconnecting' && until ? Number(until) : null;
+    renderPeer();
+    if (was !== st.call.peer) {
+        announce(t(st.call.peer === 'reconnecting' ? 'agent.customer_reconnecting' : 'agent.customer_back'),
+            { assertive: st.call.peer === 'reconnecting' });
+    }
+}
+
+function renderPeer() {
+    const away = !!st.call && st.call.peer === 'reconnecting';
+    const box = $('#peer-state');
+    const wasAway = !box.hidden;
+    box.hidden = !away;
+    // No quality label while the customer is away: their picture is frozen.
+    $('#quality').hidden = !st.call || away;
+    if (away && !wasAway) showQuality({ level: 'unknown' });
+    clearInterval(st.timers.peer);
+    const left = $('#peer-state-left');
+    if (!away || !st.call.peerUntil) {
+        left.hidden = true;
+        return;
+    }
+    const until = st.call.peerUntil;
+    const tick = () => setText(left, 'call.peer_left', { t: fmtClock(Math.max(0, (until - Date.now()) / 1000)) });
+    left.hidden = false;
+    tick();
+    st.timers.peer = setInterval(tick, 1000);
+}
+
+function setVideo(on) {
+    if (!st.call) return;
+    const was = st.call.video;
+    st.call.video = on;
+    renderCall();
+    if (was && !on) announce(t('call.audio_only'));
+}
+
+function showQuality(q) {
+    const el = $('#quality');
+    el.classList.remove('q-good', 'q-fair', 'q-poor', 'q-unknown', 'q-stalled');
+    el.classList.add(`q-${q.level}`);
+    setText($('#quality-text'), `quality.${q.level}`);
+    el.title = t('quality.detail', { rtt: q.rttMs ?? '—', loss: q.lossPct ?? '—' });
+}
+
+// Desk, time waited, case reference, session, invite note: of the call, or of the call whose
+// after-call work this is.
+function showCallInfo(c) {
+    st.info = c;
+    $('#callinfo').hidden = false;
+    $('#desk-badge').textContent = c.desk ? t(`desk.${c.desk}`) : t('agent.desk_unknown');
+    $('#ci-desk').textContent = c.desk ? t(`desk.${c.desk}`) : '—';
+    $('#ci-waited').textContent = typeof c.waited_s === 'number' ? fmtDuration(c.waited_s) : '—';
+    $('#ci-case').textContent = c.case_ref || t('agent.no_case');
+    $('#ci-session').textContent = `#${c.session_id}`;
+    const note = $('#ci-note');
+    note.hidden = !c.note;
+    note.textContent = c.note ? `${t('agent.invite_note')}: ${c.note}` : '';
 }
 
 async function startMedia() {
@@ -380,6 +483,10 @@ async function startMedia() {
         onState: (s) => {
             if (s === 'connected') $('#reconnecting').hidden = true;
         },
+        onAnswer: (ok) => {
+            // This connection's video refused; whether the call has video is call.media's say.
+            if (ok.video === false) setVideo(false);
+        },
     });
     st.link = link;
     link.create(st.stream);
@@ -390,14 +497,10 @@ async function startMedia() {
     }
     clearInterval(st.timers.quality);
     st.timers.quality = setInterval(async () => {
-        if (!st.link) return;
-        const q = await st.link.quality().catch(() => null);
-        if (!q) return;
-        const el = $('#quality');
-        el.classList.remove('q-good', 'q-fair', 'q-poor', 'q-unknown');
-        el.classList.add(`q-${q.level}`);
-        setText($('#quality-text'), `quality.${q.level}`);
-        el.title = t('quality.detail', { rtt: q.rttMs ?? '—', loss: q.lossPct ?? '—' });
+        if (!st.link || !st.call) return;
+        const q = await st.link.quality({ expectVideo: st.call.video !== false }).catch(() => null);
+        if (!q || !st.call || st.call.peer === 'reconnecting') return;
+        showQuality(q);
     }, 2000);
 }
 
@@ -414,16 +517,20 @@ function onEnded(sessionId, reason) {
         if (st.ring && st.ring.session_id === sessionId) hideRing();
         return;
     }
-    st.call = null;
-    endMedia();
-    $('#stage-empty').hidden = false;
+    dropCall();
     setText($('#stage-empty-text'), 'agent.call_ended', { reason: t(`ended.${reason}`) });
-    $('#stage-top').hidden = true;
-    $('#call-controls').hidden = true;
-    $('#quality').hidden = true;
-    $('#tap-play').hidden = true;
     announce(t('agent.call_ended', { reason: t(`ended.${reason}`) }), { assertive: true });
     $('#outcome').focus();
+}
+
+// No call any more (ended, or this console was signed out): media and the call's view go.
+function dropCall() {
+    st.call = null;
+    endMedia();
+    renderCall();
+    $('#stage-empty').hidden = false;
+    $('#stage-top').hidden = true;
+    $('#tap-play').hidden = true;
 }
 
 async function hangup() {
@@ -440,6 +547,7 @@ function updateButtons() {
     const v = st.stream && st.stream.getVideoTracks()[0];
     const muted = a ? !a.enabled : true;
     const camOff = v ? !v.enabled : true;
+    $('#call-controls').hidden = !st.call;
     const bm = $('#btn-mute');
     bm.setAttribute('aria-pressed', String(muted));
     setIcon(bm.querySelector('[data-icon]'), muted ? 'micOff' : 'mic');
@@ -525,10 +633,61 @@ async function capture() {
 }
 
 // ---- notes and outcome ---------------------------------------------------------------------------------
-function resetWrapup() {
-    $('#notes').value = '';
-    $('#outcome').value = '';
-    $('#outcome-status').replaceChildren();
+// The notes typed for a session are kept as a draft in localStorage (the tab may close mid-call;
+// a new one gets the call or its after-call work back) until its outcome is saved.
+const DRAFT = 'tc.agent.notes.';
+const DRAFT_MAX_AGE_MS = 24 * 3600 * 1000;
+
+function draftGet(sessionId) {
+    try {
+        const d = JSON.parse(localStorage.getItem(DRAFT + sessionId) || 'null');
+        return d && typeof d.notes === 'string' ? d.notes : '';
+    } catch {
+        return '';
+    }
+}
+
+function draftPut(sessionId, notes) {
+    try {
+        if (notes) localStorage.setItem(DRAFT + sessionId, JSON.stringify({ notes, at: Date.now() }));
+        else localStorage.removeItem(DRAFT + sessionId);
+    } catch {
+        /* storage blocked or full: the notes stay in the form only */
+    }
+}
+
+function draftsPrune() {
+    try {
+        for (const k of Object.keys(localStorage).filter((x) => x.startsWith(DRAFT))) {
+            const d = JSON.parse(localStorage.getItem(k) || 'null');
+            if (!d || !(Date.now() - d.at < DRAFT_MAX_AGE_MS)) localStorage.removeItem(k);
+        }
+    } catch {
+        /* nothing to prune */
+    }
+}
+
+// Notes and outcome now belong to `sessionId`: its draft (if any), an empty outcome.
+function openWrapup(sessionId) {
+    const fresh = st.lastSession !== sessionId;
+    st.lastSession = sessionId;
+    if (fresh) {
+        $('#notes').value = draftGet(sessionId);
+        $('#outcome').value = '';
+        $('#outcome-status').replaceChildren();
+    }
+    setText($('#wrap-for'), 'agent.wrap_for', { id: sessionId });
+    $('#outcome-save').disabled = false;
+}
+
+// Signed in again after the resume window: the call is over, its after-call work is not.
+function showAfterCall(ac) {
+    openWrapup(ac.session_id);
+    showCallInfo(ac);
+    $('#stage-empty').hidden = false;
+    setText($('#stage-empty-text'), 'agent.acw_restored', { id: ac.session_id });
+    announce(t('agent.acw_restored', { id: ac.session_id }), { assertive: true });
+    $('#outcome').focus();
 }
 
 async function saveOutcome(e) {
@@ -545,6 +704,7 @@ async function saveOutcome(e) {
     $('#outcome-save').disabled = true;
     try {
         const ok = await st.sig.request('agent.outcome', { session_id: st.lastSession, code, notes: $('#notes').value.trim() });
+        draftPut(ok.session_id, '');
         status.append(noticeEl('ok', 'agent.outcome_saved', { id: ok.session_id }));
         if (ok.state) setState(ok.state, '', null);
     } catch (ex) {
@@ -630,6 +790,7 @@ async function main() {
         drawQueues();
         renderExpiry();
         if (st.invite) $('#inv-qr').innerHTML = qrSvg(st.invite.link);
+        if (st.info && !$('#callinfo').hidden) showCallInfo(st.info);
     });
     $('#login-form').addEventListener('submit', login);
     $('#logout').addEventListener('click', logout);
@@ -651,6 +812,10 @@ async function main() {
     $('#btn-capture').addEventListener('click', capture);
     $('#btn-hangup').addEventListener('click', hangup);
     $('#outcome-form').addEventListener('submit', saveOutcome);
+    $('#notes').addEventListener('input', () => {
+        if (st.lastSession) draftPut(st.lastSession, $('#notes').value);
+    });
+    draftsPrune();
     $('#invite-form').addEventListener('submit', createInvite);
     $('#copy-link').addEventListener('click', () => copy('link'));
     $('#copy-code').addEventListener('click', () => copy('code'));

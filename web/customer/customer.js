@@ -290,7 +290,8 @@ async function startMedia() {
         onTrack: (stream) => attachRemote(stream),
         onState: (s) => onPcState(s),
         onAnswer: (ok) => {
-            if (typeof ok.video === 'boolean') setVideo(ok.video);
+            // This connection's video refused; whether the call has video is call.media's say.
+            if (ok.video === false) setVideo(false);
         },
     });
     st.link = link;
