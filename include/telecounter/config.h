@@ -40,6 +40,8 @@ typedef struct tc_config {
     int ring_timeout_s;
     int after_call_work_s;
     int resume_window_s;
+    int max_offers; /* rings a customer may miss before the session ends missed; 0 = no limit */
+    int max_wait_s; /* queued this long, the session ends missed; 0 = no limit */
     int wait_estimate_default_s; /* used until a desk has handle times */
     /* [invites] */
     int invite_validity_s;

@@ -61,6 +61,8 @@ void tc_config_defaults(tc_config *cfg)
     cfg->ring_timeout_s = 20;
     cfg->after_call_work_s = 60;
     cfg->resume_window_s = 60;
+    cfg->max_offers = 10;
+    cfg->max_wait_s = 3600;
     cfg->wait_estimate_default_s = 180;
     cfg->invite_validity_s = 600;
     cfg->invite_max_validity_s = 86400;
@@ -101,6 +103,8 @@ static const int_key int_keys[] = {
     INT_KEY("routing", "ring_timeout_s", ring_timeout_s, 3, 300),
     INT_KEY("routing", "after_call_work_s", after_call_work_s, 0, 3600),
     INT_KEY("routing", "resume_window_s", resume_window_s, 0, 3600),
+    INT_KEY("routing", "max_offers", max_offers, 0, 1000),
+    INT_KEY("routing", "max_wait_s", max_wait_s, 0, 86400),
     INT_KEY("routing", "wait_estimate_default_s", wait_estimate_default_s, 1, 36000),
     INT_KEY("invites", "validity_s", invite_validity_s, 30, 7 * 86400),
     INT_KEY("invites", "max_validity_s", invite_max_validity_s, 30, 7 * 86400),

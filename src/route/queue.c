@@ -127,8 +127,9 @@ static bool missed_by(const tc_session *s, int64_t agent_id)
     return false;
 }
 
-/* The agent to ring for s, or NULL: longest idle, or uniformly random. */
-static tc_agent *pick_agent(tc_router *r, const tc_session *s)
+/* The agent to ring for s among those who have (or have not) missed it, or NULL:
+ * longest idle, or uniformly random. */
+static tc_agent *pick_among(tc_router *r, const tc_session *s, bool missed)
 {
     tc_agent *pick = NULL;
     uint32_t seen = 0;
@@ -138,7 +139,7 @@ static tc_agent *pick_agent(tc_router *r, const tc_session *s)
     while (g_hash_table_iter_next(&it, &key, &value)) {
         tc_agent *a = value;
         if (a->state != TC_AGENT_AVAILABLE || !a->connected || !agent_serves(a, s->desk) ||
-            missed_by(s, a->id))
+            missed_by(s, a->id) != missed)
             continue;
         seen++;
         if (r->cfg->assignment == TC_ASSIGN_RANDOM) {
@@ -150,6 +151,14 @@ static tc_agent *pick_agent(tc_router *r, const tc_session *s)
         }
     }
     return pick;
+}
+
+/* An agent who missed or declined this customer is rung for it again only when
+ * no other agent can take it: one miss never ends a customer's wait. */
+static tc_agent *pick_agent(tc_router *r, const tc_session *s)
+{
+    tc_agent *a = pick_among(r, s, false);
+    return a ? a : pick_among(r, s, true);
 }
 
 static bool more_urgent(const tc_session *a, const tc_session *b)
@@ -221,25 +230,12 @@ void tc_queue_match(tc_router *r, int64_t now)
     }
 }
 
-/* True when every logged-in agent for the desk has missed or declined s. */
-static bool missed_by_all(tc_router *r, const tc_session *s)
-{
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, r->agents);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        tc_agent *a = value;
-        if (agent_serves(a, s->desk) && a->state != TC_AGENT_OFFLINE && !missed_by(s, a->id))
-            return false;
-    }
-    return true;
-}
-
 void tc_queue_ring_failed(tc_router *r, tc_session *s, const char *agent_reason, int64_t now)
 {
     tc_agent *a = tc_router_find_agent(r, s->agent_id);
-    if (s->missed_count < TC_MISSED_MAX)
+    if (s->missed_count < TC_MISSED_MAX && !missed_by(s, s->agent_id))
         s->missed_by[s->missed_count++] = s->agent_id;
+    s->failed_rings++;
     s->state = TC_SESSION_QUEUED;
     s->agent_id = 0;
     tc_queue_remove(r, s);
@@ -252,7 +248,9 @@ void tc_queue_ring_failed(tc_router *r, tc_session *s, const char *agent_reason,
             r->ev.ring_cancelled(r->ev.user, a->id, s->id, "timeout");
         tc_agent_set(r, a, TC_AGENT_NOT_READY, agent_reason, 0, now, true);
     }
-    if (missed_by_all(r, s)) {
+    if (r->cfg->max_offers > 0 && s->failed_rings >= r->cfg->max_offers) {
+        tc_info("session %" PRId64 ": %d rings unanswered (routing.max_offers)", s->id,
+                s->failed_rings);
         tc_router_session_finish(r, s, TC_END_MISSED, now);
         return;
     }

@@ -336,7 +336,7 @@ static void sessions_tick(tc_router *r, int64_t now)
 {
     int64_t window_ms = (int64_t)r->cfg->resume_window_s * 1000;
     GPtrArray *rings = g_ptr_array_new(), *gone = g_ptr_array_new();
-    GPtrArray *expired = g_ptr_array_new();
+    GPtrArray *expired = g_ptr_array_new(), *too_long = g_ptr_array_new();
     GHashTableIter it;
     gpointer key, value;
     g_hash_table_iter_init(&it, r->sessions);
@@ -349,6 +349,9 @@ static void sessions_tick(tc_router *r, int64_t now)
             g_ptr_array_add(gone, s);
         } else if (s->state == TC_SESSION_RINGING && now >= s->ring_deadline) {
             g_ptr_array_add(rings, s);
+        } else if (s->state == TC_SESSION_QUEUED && r->cfg->max_wait_s > 0 &&
+                   now - s->queued_at >= (int64_t)r->cfg->max_wait_s * 1000) {
+            g_ptr_array_add(too_long, s);
         }
     }
     for (guint i = 0; i < rings->len; i++)
@@ -358,6 +361,11 @@ static void sessions_tick(tc_router *r, int64_t now)
         tc_router_session_finish(
             r, s, s->state == TC_SESSION_ANSWERED ? TC_END_CUSTOMER_GONE : TC_END_ABANDONED, now);
     }
+    for (guint i = 0; i < too_long->len; i++) {
+        tc_session *s = too_long->pdata[i];
+        tc_info("session %" PRId64 ": waited routing.max_wait_s", s->id);
+        tc_router_session_finish(r, s, TC_END_MISSED, now);
+    }
     for (guint i = 0; i < expired->len; i++) {
         tc_session *s = expired->pdata[i];
         g_hash_table_remove(r->tokens, s->token);
@@ -366,6 +374,7 @@ static void sessions_tick(tc_router *r, int64_t now)
     g_ptr_array_free(rings, TRUE);
     g_ptr_array_free(gone, TRUE);
     g_ptr_array_free(expired, TRUE);
+    g_ptr_array_free(too_long, TRUE);
 }
 
 void tc_router_tick(tc_router *r, int64_t now)

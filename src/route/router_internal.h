@@ -28,8 +28,9 @@ typedef struct tc_session {
     int64_t queued_at, answered_at, ended_at;
     int64_t agent_id; /* ringing or answering agent */
     int64_t ring_deadline;
-    int64_t missed_by[TC_MISSED_MAX];
+    int64_t missed_by[TC_MISSED_MAX]; /* agents who missed or declined it: rung last */
     int missed_count;
+    int failed_rings; /* rings missed or declined, for routing.max_offers */
     bool connected;
     int64_t disconnected_at;
     /* per tc_media_side: media failed while that side was away; when it came

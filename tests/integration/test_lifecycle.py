@@ -58,6 +58,7 @@ async def setup():
     """Starts a server with short timers and one agent per test."""
     global srv
     srv = S.server(config={"routing": {"desks": ",".join(DESKS), "ring_timeout_s": 3,
+                                       "max_offers": 2,
                                        "after_call_work_s": 2, "resume_window_s": 3}},
                    name="lifecycle")
     for name, skills in [("ag_pos", ["pos"]), ("ag_flow", ["flow"]), ("ag_rate", ["rate"]),
@@ -293,16 +294,27 @@ async def missed_ring_goes_back_to_head():
 
 
 @S.test
-async def missed_by_every_agent():
-    """A customer missed by every agent logged in for the desk ends with reason missed."""
+async def missed_until_max_offers():
+    """One missed ring does not end a customer's wait, even when the only agent of the
+    desk missed it (issue 12: it ended "missed"); the customer stays at the head and is
+    rung again when the agent is available; after routing.max_offers (2 here) unanswered
+    rings the session ends missed."""
     s1 = await srv.agent("ag_s1", available=True)
     cust = await srv.customer("miss1")
     S.check(await ring_for(s1, cust) is not None, "the only agent of the desk is rung")
     cancel = await s1.maybe_event("ring.cancelled", 6)
     S.check(cancel is not None and cancel.get("reason") == "timeout", "the ring times out", cancel)
-    ended = await cust.maybe_event("session.ended", 3)
+    await s1.maybe_event("agent.state", 3, lambda e: e.get("state") == "not_ready")
+    r = await s1.request("queue.watch")
+    miss1 = [d for d in r.get("desks", []) if d.get("desk") == "miss1"]
+    S.check(miss1 and miss1[0].get("waiting") == 1,
+            "after the miss the customer is still waiting at the desk", r)
+    S.check(not [e for e in cust.drain("session.ended")], "and was not told the session ended")
+    await s1.request("agent.state", state="available")
+    S.check(await ring_for(s1, cust) is not None, "the agent is rung again when available")
+    ended = await cust.maybe_event("session.ended", 8)
     S.check(ended is not None and ended.get("reason") == "missed",
-            "missed by every agent of the desk -> session.ended reason missed", ended)
+            "the second unanswered ring (max_offers 2) -> session.ended reason missed", ended)
 
 
 @S.test

@@ -125,29 +125,92 @@ static void decline_requeues_with_reason_declined(void **state)
     assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + 4 * SEC), -EBADFD);
 }
 
-static void missed_by_every_agent_ends_missed(void **state)
+/* Issue 12: one miss and one decline ended the session "missed". Now the customer
+ * goes back to the head and waits while agents for the desk are signed in. */
+static void missed_and_declined_keep_the_customer_waiting(void **state)
 {
     fx *f = fx_of(state);
     int64_t a, b;
     two_agents(f, &a, &b);
-    int64_t other = fx_login(f, "carol", "id_check", T0); /* another desk's agent */
-    (void)other;
     int64_t c1 = fx_join(f, "broadband", T0 + 2 * SEC);
     tc_router_tick(f->r, T0 + 22 * SEC); /* alice misses */
     assert_int_equal(fx_info(f, c1).agent_id, b);
     fx_clear(f);
     assert_int_equal(tc_router_agent_decline(f->r, b, c1, T0 + 23 * SEC), 0);
+    assert_int_equal(ev_count(f, EV_ENDED), 0);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_QUEUED);
+    assert_int_equal(fx_info(f, c1).position, 1);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_NOT_READY);
+    assert_int_equal(fx_agent_state(f, b), TC_AGENT_NOT_READY);
+    /* whoever is available next is rung again, even one who missed it */
+    fx_clear(f);
+    fx_available(f, a, T0 + 30 * SEC);
+    assert_int_equal(ev_only_ring(f, a), c1);
+}
 
+/* Agents who have not missed a customer are rung for it before one who has. */
+static void an_agent_who_missed_is_rung_last(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a, b;
+    two_agents(f, &a, &b); /* alice idle longest */
+    int64_t c1 = fx_join(f, "broadband", T0 + 2 * SEC);
+    assert_int_equal(fx_info(f, c1).agent_id, a);
+    assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + 3 * SEC), 0);
+    assert_int_equal(fx_info(f, c1).agent_id, b);
+    /* both available again: alice has been idle longer, but she declined */
+    assert_int_equal(tc_router_agent_decline(f->r, b, c1, T0 + 4 * SEC), 0);
+    fx_available(f, b, T0 + 5 * SEC);
+    assert_int_equal(fx_info(f, c1).agent_id, b);
+    assert_int_equal(tc_router_agent_decline(f->r, b, c1, T0 + 6 * SEC), 0);
+    int64_t carol = fx_login(f, "carol", "broadband", T0 + 7 * SEC);
+    fx_available(f, a, T0 + 7 * SEC);
+    assert_int_equal(fx_info(f, c1).agent_id, a); /* only alice is available */
+    assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + 8 * SEC), 0);
+    fx_available(f, a, T0 + 9 * SEC);
+    fx_clear(f);
+    assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + 9 * SEC), 0);
+    fx_available(f, a, T0 + 10 * SEC);
+    fx_available(f, carol, T0 + 10 * SEC);        /* carol never missed it */
+    assert_int_equal(fx_info(f, c1).agent_id, a); /* alice was available first */
+    assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + 11 * SEC), 0);
+    assert_int_equal(fx_info(f, c1).agent_id, carol);
+}
+
+static void max_offers_ends_missed(void **state)
+{
+    fx *f = *state;
+    f->cfg.max_offers = 3;
+    fx_of(state);
+    int64_t a = fx_login(f, "alice", "broadband", T0);
+    int64_t c1 = fx_join(f, "broadband", T0 + SEC);
+    for (int i = 0; i < 3; i++) {
+        fx_clear(f);
+        fx_available(f, a, T0 + (2 + 2 * i) * SEC);
+        assert_int_equal(ev_only_ring(f, a), c1);
+        assert_int_equal(tc_router_agent_decline(f->r, a, c1, T0 + (3 + 2 * i) * SEC), 0);
+        assert_int_equal(ev_count(f, EV_ENDED), i == 2 ? 1 : 0);
+    }
     int e = ev_find(f, 0, EV_ENDED, c1, 0);
     assert_true(e >= 0);
     assert_int_equal(f->log[e].state, TC_END_MISSED);
     assert_int_equal(f->log[e].agent_id, 0);
-    assert_int_equal(ev_count(f, EV_RING), 0);
+    fx_store_end_reason(f, c1, "missed");
+}
+
+static void max_wait_ends_missed(void **state)
+{
+    fx *f = *state;
+    f->cfg.max_wait_s = 100;
+    fx_of(state);
+    fx_login(f, "alice", "broadband", T0); /* not ready all along */
+    int64_t c1 = fx_join(f, "broadband", T0 + SEC);
+    tc_router_tick(f->r, T0 + 101 * SEC - 1);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_QUEUED);
+    tc_router_tick(f->r, T0 + 101 * SEC);
     assert_int_equal(fx_info(f, c1).state, TC_SESSION_ENDED);
     assert_int_equal(fx_info(f, c1).end_reason, TC_END_MISSED);
     fx_store_end_reason(f, c1, "missed");
-    assert_int_equal(fx_agent_state(f, a), TC_AGENT_NOT_READY);
-    assert_int_equal(fx_agent_state(f, b), TC_AGENT_NOT_READY);
 }
 
 static void accept_moves_the_others_up(void **state)
@@ -284,7 +347,7 @@ static void customer_resume_inside_window_keeps_place(void **state)
     assert_int_equal(id, c1);
     assert_int_equal(tc_router_customer_resume(f->r, ses->token, T0 + 70 * SEC - 1, &s), 0);
     assert_int_equal(s.state, TC_SESSION_QUEUED);
-    assert_int_equal(s.position, 1);
+    assert_int_equal(s.position, 2); /* c2, whose ring alice missed, went back to the head */
     tc_router_tick(f->r, T0 + 71 * SEC);
     assert_int_equal(fx_info(f, c1).state, TC_SESSION_QUEUED);
 
@@ -601,7 +664,11 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(decline_requeues_with_reason_declined, fx_setup,
                                         fx_teardown),
-        cmocka_unit_test_setup_teardown(missed_by_every_agent_ends_missed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(missed_and_declined_keep_the_customer_waiting, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(an_agent_who_missed_is_rung_last, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(max_offers_ends_missed, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(max_wait_ends_missed, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(accept_moves_the_others_up, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(hangup_then_after_call_work_timer, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(outcome_ends_after_call_work_at_once, fx_setup,
