@@ -104,7 +104,8 @@ import websockets.exceptions  # noqa: E402
 REPLY_TIMEOUT_S = 20.0
 STEP_TIMEOUT_S = 60.0
 SLACK_S = 2.0          # on top of a timer: the 200 ms tick, noticing a close, a busy loop
-NOTICE_S = 3.0         # a connection we closed is surely noticed by the server after this
+LATE_S = 5.0           # more, on a loaded machine, before a late end or ring is a failure
+NOTICE_S = 5.0         # a connection we closed is surely noticed by the server after this
 N_CUSTOMERS = 14
 DESKS = ["id_check", "broadband", "urgent_sim"]
 AGENT_SKILLS = [DESKS, ["broadband"], ["id_check", "urgent_sim"], ["broadband", "urgent_sim"],
@@ -539,8 +540,10 @@ ACTIONS = [
     ("a_invite", 3), ("a_offer", 1), ("a_garbage", 1),
     ("o_relogin", 1), ("o_http", 2), ("o_invite", 1), ("o_watch", 1),
     ("x_garbage", 3), ("x_bad_login", 1),
-    ("p_short", 8), ("p_long", 1),
+    ("p_short", 8), ("p_long", 0.5),
 ]
+PREFERRED_STATE = {"a_accept": "ringing", "a_decline": "ringing", "a_hangup": "on_call",
+                   "a_offer": "on_call", "a_outcome": "after_call_work"}
 ACTION_NAMES = [a for a, _ in ACTIONS]
 ACTION_WEIGHTS = [w for _, w in ACTIONS]
 
@@ -568,6 +571,7 @@ class Chaos:
         self.log_offset = 0
         self.counts = collections.Counter()
         self.cuts_skipped = 0
+        self.spent = collections.Counter()
 
     # -- bookkeeping ---------------------------------------------------------- #
 
@@ -683,7 +687,7 @@ class Chaos:
                       f"ended at {row['ended_at']} ({row['end_reason']})")
         s = self.sessions.get(sid)
         gone = s.gone_since() if s else None
-        if gone is not None and at_least > (gone + self.window + SLACK_S) * 1000:
+        if gone is not None and at_least > (gone + self.window + SLACK_S + LATE_S) * 1000:
             self.fail(f"I3: {a.username} rung for session {sid} {at_least / 1000 - gone:.1f} s "
                       f"after its customer's last connection went (window {self.window} s)")
 
@@ -759,6 +763,12 @@ class Chaos:
                 a.calls.append(a.call)
         elif type_ == "agent.outcome" and ok:
             new = msg.get("state")
+            if new == "ringing" and prev == "after_call_work":
+                # The reply names the state after the routing it set off: already rung for
+                # the next customer, whose agent.state and ring events follow the reply.
+                # (agent.state.ok names the state asked for instead.)
+                new = "available"
+                self.counts["outcome.ok says ringing"] += 1
             if new != prev and not (prev == "after_call_work" and new == "available"):
                 self.fail(f"I4: {a.username}: outcome moved {prev} -> {new}")
             a.state = new
@@ -846,9 +856,15 @@ class Chaos:
             self.expect(inv and inv[0][0] is not None and inv[0][1] == desk,
                         f"I5: session {s.id}'s invite {row['invite_id']} is {inv}")
 
+    async def with_session(self, cu, p):
+        """Most of the time a customer without a session joins first (p[3] decides)."""
+        if cu.sess is None and p[3] < 0.7:
+            await self.c_join(cu, [p[0], 0.5, 1.0, 0.0])
+
     async def c_join(self, cu, p):
         if self.busy(cu):
             r = await self.req(cu.sess.current(), "customer.join", desk=DESKS[0])
+            self.note(f"again -> {r.get('type')}:{r.get('code', '')}")
             self.expect_error(r, {"bad_state"}, "I4: a second join on a customer connection")
             return
         await self.retire(cu)
@@ -943,16 +959,19 @@ class Chaos:
         await c.close()
 
     async def c_resume2(self, cu, p):
+        await self.with_session(cu, p)
         if cu.sess is None:
             return self.note("(no session)")
         await self.resume(cu, cu.sess.live())
 
     async def c_return(self, cu, p):
+        await self.with_session(cu, p)
         if cu.sess is None:
             return self.note("(no session)")
         await self.resume(cu, cu.sess.live())
 
     async def c_reload(self, cu, p):
+        await self.with_session(cu, p)
         if cu.sess is None:
             return self.note("(no session)")
         for c in cu.sess.live():
@@ -962,6 +981,7 @@ class Chaos:
         await self.resume(cu, [])
 
     async def c_drop(self, cu, p):
+        await self.with_session(cu, p)
         if cu.sess is None:
             return self.note("(no session)")
         for c in cu.sess.live():
@@ -969,6 +989,7 @@ class Chaos:
         self.note(f"s{cu.sess.id}")
 
     async def c_leave(self, cu, p):
+        await self.with_session(cu, p)
         s = cu.sess
         conn = s.current() if s else None
         if conn is None:
@@ -990,6 +1011,7 @@ class Chaos:
                         f"I5: leave of open session {s.id} refused: {short(r)}")
 
     async def c_hangup(self, cu, p):
+        await self.with_session(cu, p)
         s = cu.sess
         conn = s.current() if s else None
         if conn is None:
@@ -1039,6 +1061,7 @@ class Chaos:
             self.expect(row["rating"] == s.rated, f"I5: rating of {s.id} changed: {row}")
 
     async def c_offer(self, cu, p):
+        await self.with_session(cu, p)
         s = cu.sess
         conn = s.current() if s else None
         if conn is None:
@@ -1135,7 +1158,8 @@ class Chaos:
                     f"I5: accept of {sid} by {a.username} acknowledged, database: {row}")
         s = self.sessions.get(sid)
         gone = s.gone_since() if s else None
-        self.expect(gone is None or row["answered_at"] <= (gone + self.window + SLACK_S) * 1000,
+        self.expect(gone is None or
+                    row["answered_at"] <= (gone + self.window + SLACK_S + LATE_S) * 1000,
                     f"I3: {a.username} answered session {sid} "
                     f"{row['answered_at'] / 1000 - (gone or 0):.1f} s after its customer's last "
                     f"connection went")
@@ -1444,8 +1468,15 @@ class Chaos:
         left = not_ended(overdue())
         if not left:
             return
+        # Late, or never? The server's loop runs (settle), then a few more seconds.
+        late = len(left)
         await self.settle()
+        deadline = time.time() + LATE_S
+        while left and time.time() < deadline:
+            left = not_ended([s for s in left if s.gone_since() is not None])
+            await asyncio.sleep(0.2)
         left = not_ended([s for s in left if s.gone_since() is not None])
+        self.counts["late ends (I2 slack passed)"] += late - len(left)
         if left:
             s = left[0]
             raise Violation(
@@ -1623,7 +1654,11 @@ class Chaos:
         if kind.startswith("c_"):
             return self.customers[n % len(self.customers)], f"c{n % len(self.customers)}"
         if kind.startswith("a_"):
-            return self.agents[n % len(self.agents)], f"a{n % len(self.agents)}"
+            # acting on a ring or a call needs the agent who has one: among those, if any
+            want = PREFERRED_STATE.get(kind)
+            pool = [a for a in self.agents if a.connected() and a.state == want] or self.agents
+            a = pool[n % len(pool)]
+            return a, f"a{a.idx}"
         return None, ""
 
     async def setup(self):
@@ -1641,6 +1676,7 @@ class Chaos:
         who, label = self.actor(kind, n)
         self.history.append(f"#{self.step_no} {time.strftime('%H:%M:%S')} {kind} {label} "
                             f"p=({', '.join(f'{x:.2f}' for x in p)})")
+        t0 = time.monotonic()
         try:
             await asyncio.wait_for(getattr(self, kind)(who, p), STEP_TIMEOUT_S)
         except Closed as e:
@@ -1655,7 +1691,10 @@ class Chaos:
             self.check_alive()
             self.scan_log()
             raise
+        self.spent[kind] += time.monotonic() - t0
+        t0 = time.monotonic()
         await self.check_step()
+        self.spent["(checks)"] += time.monotonic() - t0
 
     async def wind_down(self):
         self.history.append(f"-- {time.strftime('%H:%M:%S')} wind down: every customer and "
@@ -1708,8 +1747,9 @@ class Chaos:
 
     def summary(self):
         top = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+        slow = ", ".join(f"{k} {v:.0f} s" for k, v in self.spent.most_common(5))
         return (f"{self.step_no} steps, {len(self.sessions)} sessions, {len(self.invites)} "
-                f"invites, cuts skipped {self.cuts_skipped}; {top}")
+                f"invites, cuts skipped {self.cuts_skipped}; {top}; time: {slow}")
 
 
 def log_tail(path, lines=60):
