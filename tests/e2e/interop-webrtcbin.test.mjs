@@ -5,7 +5,7 @@
 //
 // In one throwaway namespace (lib/netns.mjs) with the real telecounter: the webrtcbin customer
 // joins `broadband`, offers (VP8 test picture + Opus 440 Hz tone) and trickles candidates; the
-// Chromium agent signs in, goes available, is rung and accepts. Then media must flow both
+// Chromium agent signs in, waits for its own camera, goes available, is rung and accepts. Then media must flow both
 // ways: the agent's page decodes the customer's video (inbound-rtp framesDecoded grows) and
 // hears its tone (totalAudioEnergy grows past a threshold); webrtcbin decodes the agent's video
 // (frames counted after vp8dec) and its decoded audio is above silence (RMS over -60 dBFS;
@@ -20,7 +20,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 
-import { describeSide, mLines, waitMediaBothWays } from './lib/interop.mjs';
+import { describeSide, mLines, waitAgentCamera, waitMediaBothWays } from './lib/interop.mjs';
 import { PagesEnv, agentLogin, note, setAvailable } from './lib/pages-harness.mjs';
 import { startWebrtcbinCustomer } from './lib/webrtcbin.mjs';
 
@@ -61,6 +61,7 @@ test('webrtcbin customer ↔ Chromium agent: video decoded and audio heard both 
 
         const agent = await env.page('agent');
         await agentLogin(agent, env.origin, AGENT.username);
+        await waitAgentCamera(agent);
         await setAvailable(agent);
         await agent.waitForSelector('#ring:not([hidden])', { timeout: 20000 });
         await agent.click('#ring-accept');

@@ -6,8 +6,16 @@
 //   const s = await mediaSample(page);   // {video: {...}, audio: {...}, pair, sdp: {local, remote}}
 //   const r = await waitMediaBothWays({customer: page1, agent: page2}, {timeoutMs});
 //   mLines(sdp)                          // one line per m-section: kind, port, direction, codecs
+//   await callBothWays(env, 'tag', customerPage, agentPage, agentUsername, desk)
 
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import { agentLogin, customerJoin, note, setAvailable } from './pages-harness.mjs';
+
+export const MEDIA_WAIT_MS = Number(process.env.TC_E2E_MEDIA_WAIT_MS || 25000);
 
 // Runs in the page (sent as source text to Firefox): no closure over test variables.
 async function pageSample() {
@@ -49,6 +57,16 @@ async function pageSample() {
         remote: pc.remoteDescription ? pc.remoteDescription.sdp : null,
     };
     return out;
+}
+
+// Waits until the agent page shows its own camera (#self plays a live stream): the page asks
+// for the camera after sign-in, and an agent who accepts a call before it is there offers
+// receive-only m-lines (the page adds no tracks later).
+export async function waitAgentCamera(page, timeoutMs = 30000) {
+    await page.waitForFunction(() => {
+        const v = document.querySelector('#self');
+        return !!(v && v.srcObject && v.srcObject.getTracks().some((t) => t.readyState === 'live'));
+    }, null, { timeout: timeoutMs });
 }
 
 export async function mediaSample(page) {
@@ -131,4 +149,48 @@ export function describeSide(role, s) {
         lines.push(`  ${role} ${which} SDP: ${mLines(s.last?.sdp?.[which]).join(' | ')}`);
     }
     return lines.join('\n');
+}
+
+// A call between two pages of a PagesEnv (lib/pages-harness.mjs), each a Playwright page or a
+// FirefoxPage: the customer joins `desk`; the agent signs in, waits for its own camera (as a
+// person who sees their picture), goes available, is rung and accepts; then both sides must
+// decode the other's video and hear its audio (waitMediaBothWays); the agent hangs up and the
+// customer is offered the rating. Artefacts: <tag>-media.json and screenshots in env.art.
+// Each phase's time is printed: the machine may be loaded, the deadlines are generous.
+export async function callBothWays(env, tag, cust, agent, agentUser, desk) {
+    let t = Date.now();
+    const phase = (what) => {
+        note(`${tag}: ${what} in ${Date.now() - t} ms`);
+        t = Date.now();
+    };
+    await customerJoin(cust, env.origin, desk);
+    phase('customer joined');
+    await agentLogin(agent, env.origin, agentUser);
+    await waitAgentCamera(agent);
+    phase('agent signed in with its camera');
+    await setAvailable(agent);
+    await agent.waitForSelector('#ring:not([hidden])', { timeout: 20000 });
+    await agent.click('#ring-accept');
+    await agent.waitForSelector('#callinfo:not([hidden])', { timeout: 15000 });
+    await cust.waitForSelector('[data-panel="call"]:not([hidden])', { timeout: 15000 });
+    phase('rung, accepted, both pages in the call');
+
+    const res = await waitMediaBothWays({ customer: cust, agent }, { timeoutMs: MEDIA_WAIT_MS });
+    phase(res.ok ? 'media both ways' : 'media wait over');
+    const report = Object.entries(res.sides).map(([role, s]) => describeSide(role, s)).join('\n');
+    note(report);
+    fs.writeFileSync(path.join(env.art, `${tag}-media.json`), JSON.stringify(res, null, 2));
+    await env.shot(cust, `${tag}-customer.png`).catch(() => {});
+    await env.shot(agent, `${tag}-agent.png`).catch(() => {});
+    for (const role of ['customer', 'agent']) {
+        const s = res.sides[role];
+        assert.ok(s.video, `${tag}: the ${role} decodes no video from the other side\n${report}`);
+        assert.ok(s.audio, `${tag}: the ${role} hears no audio energy from the other side\n${report}`);
+    }
+    const codecs = Object.entries(res.sides).map(([role, s]) => `${role} receives ${s.last.video.codec} + ${s.last.audio.codec}`);
+    note(`${tag}: ${codecs.join(', ')}`);
+    await agent.click('#btn-hangup');
+    phase('the agent clicked hang up');
+    await cust.waitForSelector('[data-panel="rate"]:not([hidden])', { timeout: 15000 });
+    phase('the customer is asked to rate');
 }

@@ -1,0 +1,50 @@
+// interop-firefox-customer.test.mjs: a Firefox ESR customer and a Chromium agent in a call
+// through the media relay, with the pages exactly as shipped (/join and /agent). Their
+// RTCPeerConnection uses bundlePolicy 'max-bundle', so Firefox offers its video m-line as
+// port 0 + a=bundle-only (RFC 8843), which the relay must take as a live bundled m-line.
+//
+// In one throwaway namespace (lib/netns.mjs) with the real telecounter: Firefox (lib/firefox.mjs:
+// puppeteer-core over WebDriver BiDi, from a driver process inside the namespace) joins desk
+// broadband on /join; Chromium (lib/browser.mjs) signs in as an agent with that skill only, waits
+// for its own camera, goes available and accepts. Both pages must decode the other side's video
+// (inbound-rtp video framesDecoded grows) and hear its audio (inbound-rtp audio
+// totalAudioEnergy grows past a small threshold, or audioLevel above one), from the page's own
+// getStats() (lib/interop.mjs, callBothWays). Headless Firefox ESR has no H.264: VP8 + Opus.
+// The reverse roles: interop-firefox-agent.test.mjs. Artefacts: artifacts/pages/interop-firefox-customer/.
+//
+//   node --test interop-firefox-customer.test.mjs        (as root; TC_BINARY, TC_ADMIN)
+
+import { after, before, test } from 'node:test';
+
+import { launchFirefox } from './lib/firefox.mjs';
+import { callBothWays } from './lib/interop.mjs';
+import { PagesEnv, note } from './lib/pages-harness.mjs';
+
+const AGENT = { username: 'e2e.chromium', name: 'Chromium Agent', role: 'agent', skills: ['broadband'] };
+
+let env;
+let ff;
+
+before(async () => {
+    env = await PagesEnv.start('interop-firefox-customer', { accounts: [AGENT] });
+    ff = await launchFirefox(env.ns);
+    // Registered with the environment: cleanup() saves its console, screenshots it on a
+    // failure and closes it.
+    env.browsers.push(ff);
+    env.pages.firefox = { page: ff.page, br: ff, console: ff.console };
+    note(`firefox ${ff.version} (driver pid ${ff.pid})`);
+}, { timeout: 90000 });
+
+after(async () => {
+    await env?.cleanup();
+});
+
+test('Firefox customer ↔ Chromium agent: video decoded and audio heard both ways', { timeout: 120000 }, async () => {
+    try {
+        const agent = await env.page('chromium-agent');
+        await callBothWays(env, 'call', ff.page, agent, AGENT.username, 'broadband');
+    } catch (e) {
+        env.failed = true;
+        throw e;
+    }
+});
