@@ -88,6 +88,6 @@ char *tc_protocol_event(const char *type, json_t *fields);
 /* The queue.update event, written into out without jansson: the one event sent
  * to every waiting customer at once. Returns its length (< cap), or 0 when cap
  * is too small; TC_QUEUE_UPDATE_MAX always suffices. */
-#define TC_QUEUE_UPDATE_MAX 112
-size_t tc_protocol_queue_update(char *out, size_t cap, int64_t session_id, int position,
-                                int wait_s);
+#define TC_QUEUE_UPDATE_MAX 136
+size_t tc_protocol_queue_update(char *out, size_t cap, int64_t session_id, int position, int wait_s,
+                                int agents);

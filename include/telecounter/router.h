@@ -74,7 +74,8 @@ typedef struct tc_session_info {
     char case_ref[128];
     char note[512];
     int position; /* 1-based while queued or ringing, else 0 */
-    int wait_s;   /* estimate while queued, else 0 */
+    int wait_s;   /* estimate while queued, else 0; -1: no agent can take it (agents 0) */
+    int agents;   /* agents of the desk who can take a call soon (not ready/offline don't) */
     int64_t queued_at, answered_at;
     int64_t agent_id; /* answering (or ringing) agent; 0 = none */
     char agent_name[128];
@@ -94,7 +95,8 @@ typedef struct tc_ring_info {
 
 typedef struct tc_router_events {
     void *user;
-    void (*queue_update)(void *user, int64_t session_id, int position, int wait_s);
+    /* agents: of the desk, who can take a call soon; 0 = nobody (wait_s is -1) */
+    void (*queue_update)(void *user, int64_t session_id, int position, int wait_s, int agents);
     void (*ring)(void *user, int64_t agent_id, const tc_ring_info *ring);
     /* reason: "timeout", "customer_left" */
     void (*ring_cancelled)(void *user, int64_t agent_id, int64_t session_id, const char *reason);

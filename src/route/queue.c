@@ -10,6 +10,8 @@
  */
 #include "router_internal.h"
 
+#include "estimate.h"
+
 #include "telecounter/log.h"
 #include "telecounter/random.h"
 
@@ -60,56 +62,106 @@ static bool agent_serves(const tc_agent *a, int desk)
     return (a->skills >> desk) & 1u;
 }
 
-/* Agents for the desk that are logged in, and of those the ones free now. */
-static void desk_staffing(tc_router *r, int desk, int *staffed, int *free_now)
+static double desk_handle_s(const tc_router *r, int desk)
 {
-    *staffed = 0;
-    *free_now = 0;
+    return r->desks[desk].handle_s > 0 ? r->desks[desk].handle_s
+                                       : (double)r->cfg->wait_estimate_default_s;
+}
+
+/* When each agent who can take one of the desk's calls soon frees up, in seconds
+ * from now: available (or being rung) now; on a call, the rest of an average
+ * call (a quarter of one at least: a long call goes on a while); in after-call
+ * work, its rest. Not ready and offline agents take no calls and do not count.
+ * Returns the count; *out is g_free'd by the caller. */
+static int desk_free_times(tc_router *r, int desk, int64_t now, double **out)
+{
+    double handle_s = desk_handle_s(r, desk);
+    double *t = g_new(double, g_hash_table_size(r->agents) + 1);
+    int n = 0;
     GHashTableIter it;
     gpointer key, value;
     g_hash_table_iter_init(&it, r->agents);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         tc_agent *a = value;
-        if (!agent_serves(a, desk) || a->state == TC_AGENT_OFFLINE)
+        if (!agent_serves(a, desk))
             continue;
-        (*staffed)++;
-        *free_now += a->state == TC_AGENT_AVAILABLE;
+        if (a->state == TC_AGENT_AVAILABLE || a->state == TC_AGENT_RINGING) {
+            t[n++] = 0;
+        } else if (a->state == TC_AGENT_AFTER_CALL_WORK) {
+            t[n++] = (double)(a->acw_until - now) / 1000.0;
+        } else if (a->state == TC_AGENT_ON_CALL) {
+            tc_session *s = tc_router_find_session(r, a->session_id);
+            double in_call_s = s ? (double)(now - s->answered_at) / 1000.0 : 0;
+            double rest_s = handle_s - in_call_s;
+            t[n++] = rest_s > handle_s / 4 ? rest_s : handle_s / 4;
+        }
     }
+    *out = t;
+    return n;
 }
 
-static int wait_estimate(tc_router *r, int desk, int position, int staffed, int free_now)
+int tc_queue_agents(tc_router *r, int desk)
 {
-    if (position <= free_now)
+    double *t;
+    int n = desk_free_times(r, desk, 0, &t);
+    g_free(t);
+    return n;
+}
+
+int tc_queue_wait_s(tc_router *r, int desk, int position, int64_t now)
+{
+    if (position <= 0)
         return 0;
-    double handle_s =
-        r->desks[desk].handle_s > 0 ? r->desks[desk].handle_s : r->cfg->wait_estimate_default_s;
-    return (int)ceil((position - free_now) * handle_s / (staffed > 0 ? staffed : 1));
+    double *t;
+    int n = desk_free_times(r, desk, now, &t);
+    int *w = g_new(int, position);
+    tc_estimate_waits(t, n, desk_handle_s(r, desk), position, w);
+    int wait_s = w[position - 1];
+    g_free(w);
+    g_free(t);
+    return wait_s;
 }
 
-int tc_queue_wait_s(tc_router *r, int desk, int position)
+void tc_queue_shown(tc_session *s, const tc_session_info *told, int64_t now)
 {
-    int staffed, free_now;
-    desk_staffing(r, desk, &staffed, &free_now);
-    return wait_estimate(r, desk, position, staffed, free_now);
+    s->shown_position = told->position;
+    s->shown_wait_s = told->wait_s;
+    s->shown_agents = told->agents;
+    s->shown_eta = now + (int64_t)(told->wait_s > 0 ? told->wait_s : 0) * 1000;
 }
+
+/* An estimate is pushed again when its answer time moved by this much, even if
+ * the position did not change: a customer told 20 s is not left waiting minutes
+ * without a word. */
+#define TC_ETA_DRIFT_MS 15000
 
 void tc_queue_refresh(tc_router *r, int desk, int64_t now)
 {
-    (void)now;
-    int staffed, free_now, position = 0;
-    desk_staffing(r, desk, &staffed, &free_now);
-    for (GList *l = r->desks[desk].queue.head; l; l = l->next) {
+    GQueue *q = &r->desks[desk].queue;
+    if (q->length == 0)
+        return;
+    double *t;
+    int agents = desk_free_times(r, desk, now, &t);
+    int *w = g_new(int, q->length);
+    tc_estimate_waits(t, agents, desk_handle_s(r, desk), (int)q->length, w);
+    int position = 0;
+    for (GList *l = q->head; l; l = l->next, position++) {
         tc_session *s = l->data;
-        position++;
-        int wait_s =
-            s->state == TC_SESSION_QUEUED ? wait_estimate(r, desk, position, staffed, free_now) : 0;
-        if (position == s->shown_position && wait_s == s->shown_wait_s)
+        int wait_s = s->state == TC_SESSION_QUEUED ? w[position] : 0;
+        int64_t eta = now + (int64_t)(wait_s > 0 ? wait_s : 0) * 1000;
+        int64_t drift = eta > s->shown_eta ? eta - s->shown_eta : s->shown_eta - eta;
+        if (position + 1 == s->shown_position && agents == s->shown_agents &&
+            (wait_s == s->shown_wait_s || drift < TC_ETA_DRIFT_MS))
             continue;
-        s->shown_position = position;
+        s->shown_position = position + 1;
         s->shown_wait_s = wait_s;
+        s->shown_agents = agents;
+        s->shown_eta = eta;
         if (s->connected && r->ev.queue_update)
-            r->ev.queue_update(r->ev.user, s->id, position, wait_s);
+            r->ev.queue_update(r->ev.user, s->id, position + 1, wait_s, agents);
     }
+    g_free(w);
+    g_free(t);
 }
 
 void tc_queue_update_handle_time(tc_router *r, int desk)
@@ -190,12 +242,23 @@ static void ring(tc_router *r, tc_session *s, tc_agent *a, int64_t now)
         r->ev.ring(r->ev.user, a->id, &info);
 }
 
+static bool desk_has_free_agent(tc_router *r, int desk)
+{
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->agents);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        tc_agent *a = value;
+        if (a->state == TC_AGENT_AVAILABLE && a->connected && agent_serves(a, desk))
+            return true;
+    }
+    return false;
+}
+
 /* The most urgent customer of one desk that an agent can take now, and that agent. */
 static tc_session *desk_candidate(tc_router *r, int desk, tc_agent **agent_out)
 {
-    int staffed, free_now;
-    desk_staffing(r, desk, &staffed, &free_now);
-    if (free_now == 0)
+    if (!desk_has_free_agent(r, desk)) /* cheap, before a walk of a long queue */
         return NULL;
     for (GList *l = r->desks[desk].queue.head; l; l = l->next) {
         tc_session *s = l->data;

@@ -95,7 +95,7 @@ void tc_router_fill_info(tc_router *r, const tc_session *s, int64_t now, tc_sess
     if (s->queue_link) {
         out->position = tc_queue_position(r, s);
         out->wait_s =
-            s->state == TC_SESSION_QUEUED ? tc_queue_wait_s(r, s->desk, out->position) : 0;
+            s->state == TC_SESSION_QUEUED ? tc_queue_wait_s(r, s->desk, out->position, now) : 0;
     }
     tc_agent *a = s->agent_id ? tc_router_find_agent(r, s->agent_id) : NULL;
     if (a && s->state == TC_SESSION_ANSWERED)
@@ -109,7 +109,7 @@ void tc_router_fill_info(tc_router *r, const tc_session *s, int64_t now, tc_sess
         else if (a && !a->connected)
             out->away_until = a->disconnected_at + window_ms;
     }
-    (void)now;
+    out->agents = tc_queue_agents(r, s->desk);
 }
 
 static void token_hash_hex(const char *token, char out[65])
@@ -151,8 +151,7 @@ int tc_router_session_start(tc_router *r, int desk, int priority, int64_t invite
 
     tc_router_fill_info(r, s, now, &out->session);
     memcpy(out->token, token, sizeof token);
-    s->shown_position = out->session.position;
-    s->shown_wait_s = out->session.wait_s;
+    tc_queue_shown(s, &out->session, now);
     tc_queue_refresh(r, desk, now);
     tc_queue_match(r, now);
     if (r->ev.queues_changed)
@@ -245,8 +244,7 @@ int tc_router_customer_resume(tc_router *r, const char *token, int64_t now, tc_s
             tc_presence_changed(r, s, TC_SIDE_CUSTOMER, true, now);
     }
     tc_router_fill_info(r, s, now, out);
-    s->shown_position = out->position;
-    s->shown_wait_s = out->wait_s;
+    tc_queue_shown(s, out, now);
     tc_queue_match(r, now);
     return 0;
 }
@@ -383,6 +381,9 @@ void tc_router_tick(tc_router *r, int64_t now)
     tc_presence_tick(r, now);
     tc_agent_tick(r, now);
     tc_invites_tick(r, now);
+    /* estimates drift as calls run long: re-estimate, push what moved */
+    for (int d = 0; d < r->cfg->desk_count; d++)
+        tc_queue_refresh(r, d, now);
 }
 
 /* Queued sessions end first: ending a ringing one frees its agent, who must not

@@ -38,7 +38,9 @@ typedef struct tc_session {
     bool media_failed[2];
     int64_t media_deadline[2];
     int shown_position, shown_wait_s; /* last pushed to the customer */
-    GList *queue_link;                /* in desks[desk].queue while queued or ringing */
+    int shown_agents;
+    int64_t shown_eta; /* now + shown_wait_s when it was pushed */
+    GList *queue_link; /* in desks[desk].queue while queued or ringing */
 } tc_session;
 
 typedef struct tc_agent {
@@ -92,7 +94,12 @@ void tc_queue_remove(tc_router *r, tc_session *s);
 /* Pushes queue_update to every customer of the desk whose position or estimate changed. */
 void tc_queue_refresh(tc_router *r, int desk, int64_t now);
 int tc_queue_position(tc_router *r, const tc_session *s);
-int tc_queue_wait_s(tc_router *r, int desk, int position);
+int tc_queue_wait_s(tc_router *r, int desk, int position, int64_t now);
+/* Agents who can take one of the desk's calls soon (available, ringing, on a
+ * call, in after-call work). */
+int tc_queue_agents(tc_router *r, int desk);
+/* What a reply told the customer: later updates are sent only when it changes. */
+void tc_queue_shown(tc_session *s, const tc_session_info *told, int64_t now);
 /* Rings available agents for waiting customers until no pair is left. */
 void tc_queue_match(tc_router *r, int64_t now);
 /* The ring of s went unanswered (timeout) or was declined. */

@@ -196,15 +196,16 @@ static void flush_position(tc_conn *c)
     if (!m)
         return;
     m->len = tc_protocol_queue_update((char *)m->buf + LWS_PRE, TC_QUEUE_UPDATE_MAX, c->session_id,
-                                      c->position, c->wait_s);
+                                      c->position, c->wait_s, c->agents);
     push_msg(c, m);
 }
 
-void tc_conn_position(tc_conn *c, int position, int wait_s)
+void tc_conn_position(tc_conn *c, int position, int wait_s, int agents)
 {
     c->position_pending = true;
     c->position = position;
     c->wait_s = wait_s;
+    c->agents = agents;
     schedule_flush(c);
 }
 

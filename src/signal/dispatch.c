@@ -56,9 +56,9 @@ void tc_bind_customer(tc_conn *c, int64_t session_id)
 
 static json_t *joined_json(const tc_join_result *j)
 {
-    return json_pack("{s:I, s:s, s:s, s:i, s:i}", "session_id", (json_int_t)j->session.id, "token",
-                     j->token, "desk", j->session.desk, "position", j->session.position, "wait_s",
-                     j->session.wait_s);
+    return json_pack("{s:I, s:s, s:s, s:i, s:i, s:i}", "session_id", (json_int_t)j->session.id,
+                     "token", j->token, "desk", j->session.desk, "position", j->session.position,
+                     "wait_s", j->session.wait_s, "agents", j->session.agents);
 }
 
 static void customer_join(tc_conn *c, tc_request *req)
@@ -107,6 +107,8 @@ static json_t *session_json(const tc_session_info *s)
     json_t *f = json_pack("{s:I, s:s, s:s, s:i, s:i, s:o}", "session_id", (json_int_t)s->id, "desk",
                           s->desk, "state", tc_session_state_name(s->state), "position",
                           s->position, "wait_s", s->wait_s, "agent", agent);
+    if (s->state == TC_SESSION_QUEUED || s->state == TC_SESSION_RINGING)
+        json_object_set_new(f, "agents", json_integer(s->agents));
     if (s->state == TC_SESSION_ANSWERED) {
         json_object_set_new(f, "peer", json_string(s->agent_away ? "reconnecting" : "connected"));
         if (s->agent_away)

@@ -17,11 +17,11 @@ static tc_conn *account(tc_server *srv, int64_t account_id)
     return tc_id_table_get(srv->accounts, account_id);
 }
 
-static void on_queue_update(void *user, int64_t session_id, int position, int wait_s)
+static void on_queue_update(void *user, int64_t session_id, int position, int wait_s, int agents)
 {
     tc_conn *c = customer(user, session_id);
     if (c)
-        tc_conn_position(c, position, wait_s);
+        tc_conn_position(c, position, wait_s, agents);
 }
 
 static void on_ring(void *user, int64_t agent_id, const tc_ring_info *ring)

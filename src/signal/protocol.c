@@ -227,11 +227,12 @@ char *tc_protocol_event(const char *type, json_t *fields)
     return dump_with(type, NULL, false, fields);
 }
 
-size_t tc_protocol_queue_update(char *out, size_t cap, int64_t session_id, int position, int wait_s)
+size_t tc_protocol_queue_update(char *out, size_t cap, int64_t session_id, int position, int wait_s,
+                                int agents)
 {
     int n = snprintf(out, cap,
                      "{\"type\":\"queue.update\",\"session_id\":%" PRId64
-                     ",\"position\":%d,\"wait_s\":%d}",
-                     session_id, position, wait_s);
+                     ",\"position\":%d,\"wait_s\":%d,\"agents\":%d}",
+                     session_id, position, wait_s, agents);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }

@@ -54,7 +54,7 @@ typedef struct tc_conn {
     /* The latest queue position not yet written: positions are coalesced, as
      * only the newest matters and a busy desk moves everyone at once. */
     bool position_pending;
-    int position, wait_s;
+    int position, wait_s, agents;
     bool watching; /* wants queue.summary */
     bool login_pending;
 } tc_conn;
@@ -104,7 +104,7 @@ void tc_conn_reply(tc_conn *c, char *text);
 void tc_conn_event(tc_conn *c, char *text);
 void tc_conn_error(tc_conn *c, const json_t *id, const char *code, const char *message);
 /* A customer's new queue position; written with the next batch, once. */
-void tc_conn_position(tc_conn *c, int position, int wait_s);
+void tc_conn_position(tc_conn *c, int position, int wait_s, int agents);
 void tc_conn_close(tc_conn *c, int code);
 /* Feeds received bytes; handles each whole message. Returns -1 to drop the wsi. */
 int tc_conn_receive(tc_conn *c, const void *in, size_t len, bool final, bool binary);

@@ -83,8 +83,9 @@ async def join_and_positions():
     S.check(isinstance(r.get("token"), str) and re.fullmatch(r"[0-9a-f]{32}", r["token"]),
             "join reply has a 32-hex-character token", r)
     S.check(r.get("desk") == "pos", "join reply echoes the desk", r)
-    S.check(isinstance(r.get("wait_s"), (int, float)) and r["wait_s"] >= 0,
-            "join reply has a non-negative wait_s", r)
+    S.check(r.get("wait_s") == -1 and r.get("agents") == 0,
+            "with no agent for the desk signed in, the join reply says so: wait_s -1, agents 0 "
+            "(issue 12: it read 'you are next, less than a minute')", r)
     S.check([c.joined.get("position") for c in cs] == [1, 2, 3],
             "three joiners get positions 1, 2, 3", [c.joined.get("position") for c in cs])
     S.check(len({c.session_id for c in cs}) == 3 and len({c.token for c in cs}) == 3,
@@ -106,7 +107,13 @@ async def join_and_positions():
     S.check(c4.joined.get("position") == 3, "a later joiner is placed at the end (position 3)",
             c4.joined)
 
-    agent = await srv.agent("ag_pos", available=True)
+    agent = await srv.agent("ag_pos")
+    upd = await c4.maybe_event("queue.update", 2)
+    S.check(upd is None, "an agent who signs in not ready changes nothing for the queue", upd)
+    await agent.request("agent.state", state="available")
+    upd = await c4.maybe_event("queue.update", 3, lambda e: e.get("agents") == 1)
+    S.check(upd is not None and upd.get("wait_s", -1) >= 0,
+            "when the agent is available, waiting customers hear: agents 1 and an estimate", upd)
     ring = await ring_for(agent, cs[1])
     S.check(ring is not None, "an available agent is rung for the head of the queue")
     await agent.request("agent.accept", session_id=cs[1].session_id)

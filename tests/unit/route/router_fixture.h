@@ -71,8 +71,10 @@ static inline ev *ev_push(fx *f, ev_kind kind)
     return e;
 }
 
-static inline void on_queue_update(void *user, int64_t session_id, int position, int wait_s)
+static inline void on_queue_update(void *user, int64_t session_id, int position, int wait_s,
+                                   int agents)
 {
+    (void)agents;
     ev *e = ev_push(user, EV_QUEUE);
     if (e) {
         e->session_id = session_id;

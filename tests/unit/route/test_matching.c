@@ -177,37 +177,90 @@ static void seed_handle_times(fx *f, const char *desk)
     }
 }
 
+/* Issue 12: not-ready agents counted as staff, and with nobody signed in the
+ * estimate was a number anyway. Only agents who can take a call soon count; each
+ * frees up after the rest of its call or after-call work. */
 static void wait_estimate_formula(void **state)
+{
+    fx *f = *state;
+    seed_handle_times(f, "broadband"); /* average 100.5 s */
+    fx_start(f);
+    int bb = tc_config_desk_index(&f->cfg, "broadband");
+    int idc = tc_config_desk_index(&f->cfg, "id_check");
+    /* nobody signed in: no estimate */
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 1, T0), -1);
+    assert_int_equal(tc_queue_agents(f->r, bb), 0);
+
+    int64_t a = fx_login(f, "alice", "broadband", T0);
+    int64_t b = fx_login(f, "bob", "broadband", T0);
+    int64_t c = fx_login(f, "carol", "broadband,id_check", T0);
+    /* everybody not ready: still nobody who can take the call */
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 1, T0), -1);
+    assert_int_equal(tc_queue_agents(f->r, bb), 0);
+    fx_available(f, a, T0);
+    fx_available(f, b, T0);
+    assert_int_equal(tc_queue_agents(f->r, bb), 2);
+    /* two free: positions 1 and 2 now, then one average call per agent */
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 1, T0), 0);
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 2, T0), 0);
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 3, T0), 101); /* ceil(100.5) */
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 4, T0), 101);
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 5, T0), 201);
+    assert_int_equal(tc_queue_wait_s(f->r, idc, 1, T0), -1); /* carol is not ready */
+    fx_available(f, c, T0);
+    assert_int_equal(tc_queue_wait_s(f->r, idc, 1, T0), 0);
+    assert_int_equal(tc_queue_wait_s(f->r, idc, 2, T0), 180); /* default until handle times */
+    /* an agent who logged out no longer counts */
+    assert_int_equal(tc_router_agent_logout(f->r, b, T0), 0);
+    assert_int_equal(tc_queue_agents(f->r, bb), 2);
+}
+
+/* A busy agent frees up after the rest of an average call: 50 s into one, the
+ * next customer waits ~50 s; far past the average, a quarter of one. */
+static void busy_agents_free_up_after_the_rest_of_a_call(void **state)
 {
     fx *f = *state;
     seed_handle_times(f, "broadband");
     fx_start(f);
     int bb = tc_config_desk_index(&f->cfg, "broadband");
-    int idc = tc_config_desk_index(&f->cfg, "id_check");
-    /* nobody staffed: position x handle time / 1 */
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 1), 101);  /* ceil(100.5) */
-    assert_int_equal(tc_queue_wait_s(f->r, idc, 1), 180); /* default until handle times */
-    assert_int_equal(tc_queue_wait_s(f->r, idc, 3), 540);
-
     int64_t a = fx_login(f, "alice", "broadband", T0);
-    int64_t b = fx_login(f, "bob", "broadband", T0);
-    int64_t c = fx_login(f, "carol", "broadband,id_check", T0);
-    (void)c;
-    /* three staffed, none free: ceil(position x 100.5 / 3) */
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 1), 34);
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 2), 67);
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 3), 101);
-    assert_int_equal(tc_queue_wait_s(f->r, idc, 2), 360); /* one staffed there */
     fx_available(f, a, T0);
-    fx_available(f, b, T0);
-    /* two of three free: positions 1 and 2 wait nothing, then (position - 2) x 100.5 / 3 */
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 1), 0);
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 2), 0);
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 3), 34);
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 4), 67);
-    /* an agent who logged out no longer counts: two staffed, one free */
-    assert_int_equal(tc_router_agent_logout(f->r, b, T0), 0);
-    assert_int_equal(tc_queue_wait_s(f->r, bb, 3), 101); /* ceil(2 x 100.5 / 2) */
+    int64_t c1 = fx_join(f, "broadband", T0);
+    tc_session_info info;
+    assert_int_equal(tc_router_agent_accept(f->r, a, c1, T0, &info), 0);
+    assert_int_equal(tc_queue_agents(f->r, bb), 1);
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 1, T0 + 50 * SEC), 51);  /* 100.5 - 50 */
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 2, T0 + 50 * SEC), 151); /* + 100.5 */
+    assert_int_equal(tc_queue_wait_s(f->r, bb, 1, T0 + 500 * SEC), 26); /* 100.5 / 4 */
+}
+
+/* A customer told an estimate hears again when the truth drifts 15 s from it,
+ * even with no change of position (issue 12: 20 s told, 133 s waited in silence). */
+static void drifting_estimates_are_pushed_again(void **state)
+{
+    fx *f = *state;
+    seed_handle_times(f, "broadband");
+    fx_start(f);
+    int64_t a = fx_login(f, "alice", "broadband", T0);
+    fx_available(f, a, T0);
+    int64_t c1 = fx_join(f, "broadband", T0);
+    tc_session_info info;
+    assert_int_equal(tc_router_agent_accept(f->r, a, c1, T0, &info), 0);
+    tc_join_result j;
+    assert_int_equal(tc_router_customer_join(f->r, "broadband", T0 + SEC, &j), 0);
+    assert_int_equal(j.session.wait_s, 100); /* ceil(100.5 - 1) */
+    assert_int_equal(j.session.agents, 1);
+    fx_clear(f);
+    for (int64_t t = 2; t <= 90; t++)
+        tc_router_tick(f->r, T0 + t * SEC);
+    /* 100.5 s into alice's call the estimate holds (~0 s left, then 25 s floor):
+     * its answer time moved later, so the customer was told again */
+    for (int64_t t = 91; t <= 140; t++)
+        tc_router_tick(f->r, T0 + t * SEC);
+    const ev *q = ev_last_queue(f, j.session.id);
+    assert_non_null(q);
+    assert_int_equal(q->position, 1);
+    assert_true(q->wait_s >= 20 && q->wait_s <= 30);
 }
 
 static void join_reports_position_and_wait(void **state)
@@ -216,41 +269,35 @@ static void join_reports_position_and_wait(void **state)
     seed_handle_times(f, "broadband");
     fx_start(f);
     int64_t a = fx_login(f, "alice", "broadband", T0);
-    fx_login(f, "bob", "broadband", T0);
-    fx_login(f, "carol", "broadband", T0);
+    int64_t b = fx_login(f, "bob", "broadband", T0);
+    fx_login(f, "carol", "broadband", T0); /* not ready: does not count */
+    fx_available(f, b, T0);
+    tc_session_info busy;
+    int64_t cb = fx_join(f, "broadband", T0);
+    assert_int_equal(tc_router_agent_accept(f->r, b, cb, T0, &busy), 0); /* bob on a call */
     tc_join_result j[3];
     for (int i = 0; i < 3; i++) {
         assert_int_equal(tc_router_customer_join(f->r, "broadband", T0 + (i + 1) * SEC, &j[i]), 0);
         assert_int_equal(j[i].session.position, i + 1);
         assert_int_equal(j[i].session.state, TC_SESSION_QUEUED);
+        assert_int_equal(j[i].session.agents, 1);
         assert_int_equal(strlen(j[i].token), TC_TOKEN_HEX_LEN);
     }
-    assert_int_equal(j[0].session.wait_s, 34);
-    assert_int_equal(j[1].session.wait_s, 67);
-    assert_int_equal(j[2].session.wait_s, 101);
+    assert_int_equal(j[0].session.wait_s, 100); /* bob's call: 100.5 - 1 s */
+    assert_int_equal(j[1].session.wait_s, 199); /* 100.5 - 2 + 100.5 */
+    assert_int_equal(j[2].session.wait_s, 299); /* 100.5 - 3 + 2 x 100.5 */
     assert_string_not_equal(j[0].token, j[1].token);
 
-    /* alice takes the first: it rings (position 1, no wait); the rest keep theirs */
+    /* alice takes the first: it rings (position 1, no wait); two agents now count */
     fx_clear(f);
     fx_available(f, a, T0 + 4 * SEC);
     assert_int_equal(ev_only_ring(f, a), j[0].session.id);
     const ev *q = ev_last_queue(f, j[0].session.id);
     assert_int_equal(q->position, 1);
     assert_int_equal(q->wait_s, 0);
-    assert_int_equal(ev_find(f, 0, EV_QUEUE, j[1].session.id, 0), -1);
-
-    /* a call of 10 s through the router lowers the average to (100 + 101 + 10) / 3 */
-    tc_session_info info;
-    assert_int_equal(tc_router_agent_accept(f->r, a, j[0].session.id, T0 + 5 * SEC, &info), 0);
-    fx_clear(f);
-    assert_int_equal(tc_router_hangup(f->r, j[0].session.id, T0 + 15 * SEC), 0);
-    double avg = (100.0 + 101.0 + 10.0) / 3.0;
     q = ev_last_queue(f, j[1].session.id);
-    assert_int_equal(q->position, 1);
-    assert_int_equal(q->wait_s, (int)ceil(1 * avg / 3));
-    q = ev_last_queue(f, j[2].session.id);
     assert_int_equal(q->position, 2);
-    assert_int_equal(q->wait_s, (int)ceil(2 * avg / 3));
+    assert_int_equal(q->wait_s, 97); /* bob's call ends first: 100.5 - 4 */
 }
 
 static void handle_time_from_calls_through_the_router(void **state)
@@ -262,11 +309,12 @@ static void handle_time_from_calls_through_the_router(void **state)
     one_call(f, a, "id_check", T0 + 100 * SEC, 80);
     /* average 60 s; alice is the one staffed agent and she is free */
     int idc = tc_config_desk_index(&f->cfg, "id_check");
-    assert_int_equal(tc_queue_wait_s(f->r, idc, 1), 0);
-    assert_int_equal(tc_queue_wait_s(f->r, idc, 2), 60);
-    assert_int_equal(tc_queue_wait_s(f->r, idc, 4), 180);
-    /* other desks keep the default */
-    assert_int_equal(tc_queue_wait_s(f->r, tc_config_desk_index(&f->cfg, "broadband"), 1), 180);
+    int64_t now = T0 + 300 * SEC;
+    assert_int_equal(tc_queue_wait_s(f->r, idc, 1, now), 0);
+    assert_int_equal(tc_queue_wait_s(f->r, idc, 2, now), 60);
+    assert_int_equal(tc_queue_wait_s(f->r, idc, 4, now), 180);
+    /* other desks keep the default (alice serves only id_check: nobody there) */
+    assert_int_equal(tc_queue_wait_s(f->r, tc_config_desk_index(&f->cfg, "broadband"), 1, now), -1);
 }
 
 static void desk_summaries_count_waiting_and_agents(void **state)
@@ -307,6 +355,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(equal_idle_agents_tie_by_id, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(random_assignment_spreads_rings, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(wait_estimate_formula, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(busy_agents_free_up_after_the_rest_of_a_call, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(drifting_estimates_are_pushed_again, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(join_reports_position_and_wait, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(handle_time_from_calls_through_the_router, fx_setup,
                                         fx_teardown),

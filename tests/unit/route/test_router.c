@@ -80,9 +80,11 @@ static void ring_timeout_puts_customer_back_at_head(void **state)
     tc_join_result j2;
     assert_int_equal(tc_router_customer_join(f->r, "broadband", T0 + 2 * SEC, &j2), 0);
     int64_t c2 = j2.session.id;
-    /* two staffed, none free, default handle time 180 s: ceil(2 * 180 / 2) */
+    /* alice takes c1 (being rung); bob is not ready and does not count: one
+     * default handle time, 180 s */
     assert_int_equal(j2.session.position, 2);
     assert_int_equal(j2.session.wait_s, 180);
+    assert_int_equal(j2.session.agents, 1);
 
     fx_clear(f);
     tc_router_tick(f->r, T0 + 21 * SEC);
@@ -90,13 +92,16 @@ static void ring_timeout_puts_customer_back_at_head(void **state)
     tc_session_info s1 = fx_info(f, c1), s2 = fx_info(f, c2);
     assert_int_equal(s1.state, TC_SESSION_QUEUED);
     assert_int_equal(s1.position, 1);
-    assert_int_equal(s1.wait_s, 90);
+    assert_int_equal(s1.wait_s, -1); /* alice and bob not ready: nobody can take it */
+    assert_int_equal(s1.agents, 0);
     assert_int_equal(s2.position, 2);
     const ev *q = ev_last_queue(f, c1);
     assert_int_equal(q->position, 1);
-    assert_int_equal(q->wait_s, 90);
-    assert_int_equal(ev_find(f, 0, EV_QUEUE, c2, 0), -1); /* unchanged: 2, 180 s */
-    assert_int_equal(ev_count(f, EV_ENDED), 0);           /* bob has not missed it */
+    assert_int_equal(q->wait_s, -1);
+    q = ev_last_queue(f, c2); /* told too: nobody can take it now */
+    assert_int_equal(q->position, 2);
+    assert_int_equal(q->wait_s, -1);
+    assert_int_equal(ev_count(f, EV_ENDED), 0);
 
     fx_clear(f);
     fx_available(f, b, T0 + 22 * SEC);
@@ -273,9 +278,9 @@ static void hangup_then_after_call_work_timer(void **state)
     assert_int_equal(f->log[s].state, TC_AGENT_AFTER_CALL_WORK);
     assert_string_equal(f->log[s].reason, "");
     assert_int_equal(f->log[s].until, end + 60 * SEC);
-    /* the desk's handle time is now 30 s: one staffed, none free */
-    assert_int_equal(ev_last_queue(f, c2)->wait_s, 30);
-    assert_int_equal(ev_last_queue(f, c3)->wait_s, 60);
+    /* the desk's handle time is now 30 s; alice is free after 60 s of after-call work */
+    assert_int_equal(ev_last_queue(f, c2)->wait_s, 60);
+    assert_int_equal(ev_last_queue(f, c3)->wait_s, 90);
     assert_int_equal(ev_count(f, EV_RING), 0);
     fx_store_end_reason(f, c1, "completed");
     assert_int_equal(tc_router_hangup(f->r, c1, end + 1), -ESTALE);

@@ -561,19 +561,21 @@ static void queue_update_builder(void **state)
     char text[TC_QUEUE_UPDATE_MAX];
     for (size_t i = 0; i < 3; i++)
         for (size_t j = 0; j < 4; j++) {
-            size_t len = tc_protocol_queue_update(text, sizeof text, ids[i], ints[j], ints[3 - j]);
+            size_t len = tc_protocol_queue_update(text, sizeof text, ids[i], ints[j], ints[3 - j],
+                                                  ints[(j + 1) % 4]);
             assert_true(len > 0 && len == strlen(text));
             json_error_t jerr;
             json_t *got = json_loads(text, 0, &jerr);
             assert_non_null(got);
             json_t *want = load(tc_protocol_event(
-                "queue.update", json_pack("{s:I, s:i, s:i}", "session_id", (json_int_t)ids[i],
-                                          "position", ints[j], "wait_s", ints[3 - j])));
+                "queue.update",
+                json_pack("{s:I, s:i, s:i, s:i}", "session_id", (json_int_t)ids[i], "position",
+                          ints[j], "wait_s", ints[3 - j], "agents", ints[(j + 1) % 4])));
             assert_true(json_equal(got, want));
             json_decref(got);
             json_decref(want);
         }
-    assert_int_equal(tc_protocol_queue_update(text, 20, 1, 1, 1), 0);
+    assert_int_equal(tc_protocol_queue_update(text, 20, 1, 1, 1, 1), 0);
 }
 
 int main(void)
