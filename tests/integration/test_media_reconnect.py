@@ -15,7 +15,12 @@ environment variables (tools/peer/peer.h):
     existing leg (no new DTLS) and media flows again both ways;
 (c) a page reload: the customer process vanishes mid-call without hanging up,
     and a new one (a new certificate) sends `customer.resume` with the token
-    and a fresh offer: media flows between the new customer and the agent;
+    and a fresh offer: media flows between the new customer and the agent.
+    Both customers resend a packet of every third frame as RTX, as browsers
+    probe bandwidth; the new one has a new SSRC and sequence numbers of its
+    own, which the relay shifts to continue the agent's stream, and the
+    agent checks that every RTX names the packet it repeats under the
+    number it received that packet with (the frozen video of issue 11);
 (d) a customer silent for longer than the relay's silence watch (5 s) plus
     `media.grace_s` (3 s here; a 12 s cut) ends the session with reason
     `failed` for both sides. The relay marks a leg silent after 5 s with
@@ -182,8 +187,9 @@ async def ice_restart():
 async def page_reload():
     """(c) the customer vanishes mid-call; a new peer resumes with the token and a new offer"""
     srv = state["srv"]
+    probes = {"TC_PEER_RTX_PROBE_EVERY": "3"}
     first = asyncio.ensure_future(run_peer(customer_args(srv, 30),
-                                           env={"TC_PEER_VANISH_AT_MS": "4000"}))
+                                           env={"TC_PEER_VANISH_AT_MS": "4000", **probes}))
     await asyncio.sleep(AGENT_DELAY_S)
     agent = asyncio.ensure_future(run_peer(
         agent_args(srv, "reloadagent", 20), env={"TC_PEER_MARK_AT_MS": "8000"},
@@ -198,7 +204,7 @@ async def page_reload():
         return
     await asyncio.sleep(0.5)  # the page reloads
     c2_code, c2, c2_err = await run_peer(customer_args(srv, 8) + ["--expect-tone", "660"],
-                                         env={"TC_PEER_RESUME_TOKEN": token})
+                                         env={"TC_PEER_RESUME_TOKEN": token, **probes})
     a_code, a, a_err = await agent
     tchelper.log(f"second customer: {summary(c2)}")
     tchelper.log(f"agent: {summary(a)}")
@@ -218,6 +224,18 @@ async def page_reload():
                 "agent's 660 Hz (not hold audio)", c2["audio"]["dominant_hz"])
     suite.check(flows(a), "the agent receives the new customer's audio and video",
                 a.get("after_mark"))
+    # The first customer sends at most 40 probes (10 a second until it vanishes at 4 s), the
+    # new one about 80 in its 8 s: 60 checked means at least 20 of the new customer's.
+    video = a["video"]
+    rtx = {k: video[k] for k in ("rtx_received", "rtx_osn_checked", "rtx_osn_wrong")}
+    tchelper.log(f"agent's RTX: {rtx}")
+    suite.check(video["rtx_osn_checked"] >= 60 and video["rtx_osn_wrong"] == 0,
+                "every RTX the agent got, the new customer's too, names the packet it repeats "
+                "by the number the agent has it under", rtx)
+    suite.check(c2["rtcp"]["plis_received"] >= 1,
+                "the relay asked the new customer for a keyframe", c2["rtcp"])
+    suite.check(video["keyframes_received"] >= 2,
+                "the agent received keyframes from both customers", video["keyframes_received"])
     suite.check(a["end_reason"] == "completed", "the call ended with the new customer's hangup",
                 (a["end_reason"], a["ended_at_ms"]))
 

@@ -5,7 +5,10 @@
  * sequence numbers, so the relay's rewriting of RTP sequence numbers does not
  * matter), one-way latency (the sender's CLOCK_REALTIME: same host) and
  * keyframes; RTCP feedback is counted, and a PLI or FIR makes the next video
- * frame a keyframe. No allocation per packet.
+ * frame a keyframe. An RTX packet's original sequence number (RFC 4588) is
+ * checked against the marker of the packet it repeats: the stream's packets
+ * say which RTP sequence number goes with which marker. No allocation per
+ * packet.
  */
 #include "msession_internal.h"
 
@@ -109,6 +112,19 @@ static void latency_add(tc_rx *rx, int64_t us)
         rx->lat_max = us;
 }
 
+/* Where our marker sits in a VP8 payload, or NULL when it is not ours. */
+static const uint8_t *video_mark(const uint8_t *p, size_t len, bool *first)
+{
+    size_t d = vp8_descriptor_len(p, len);
+    if (d == 0)
+        return NULL;
+    *first = (p[0] & 0x10) && (p[0] & 0x0f) == 0;
+    size_t off = d + (*first ? 10 : 0);
+    if (len < off + TC_PEER_VIDEO_MARK_LEN || get32(p + off) != TC_PEER_VIDEO_MAGIC)
+        return NULL; /* somebody else's video: not ours to measure */
+    return p + off;
+}
+
 static void on_video_mark(tc_rx *rx, const uint8_t *m, bool first)
 {
     uint64_t sent_us = (uint64_t)get32(m + 4) << 32 | get32(m + 8);
@@ -137,16 +153,32 @@ static void on_video(tc_msession *s, const uint8_t *pkt, const tc_rtp_header *h)
         tc_faults_on_video_seq(s, h->seq);
     if (!s->rx.remote_video_ssrc)
         s->rx.remote_video_ssrc = h->ssrc;
-    size_t d = vp8_descriptor_len(p, len);
-    if (d == 0)
+    bool first;
+    const uint8_t *m = video_mark(p, len, &first);
+    if (!m)
         return;
-    bool first = (p[0] & 0x10) && (p[0] & 0x0f) == 0;
-    size_t off = d + (first ? 10 : 0);
-    if (len < off + TC_PEER_VIDEO_MARK_LEN || get32(p + off) != TC_PEER_VIDEO_MAGIC)
-        return; /* somebody else's video: not ours to measure */
-    on_video_mark(&s->rx, p + off, first);
+    on_video_mark(&s->rx, m, first);
+    s->rx.video_delta = (uint16_t)(h->seq - (uint16_t)get32(m + 12));
+    s->rx.video_delta_valid = true;
     if (s->faults)
-        tc_faults_on_video_mark(s, p + off);
+        tc_faults_on_video_mark(s, m);
+}
+
+/* RTX: the packet it repeats must be the one the stream carried under its
+ * original sequence number. */
+static void on_rtx(tc_msession *s, const uint8_t *pkt, const tc_rtp_header *h)
+{
+    s->rx.rtx_received++;
+    uint16_t osn;
+    bool first;
+    if (tc_rtp_rtx_osn(pkt, h->header_len + h->payload_len, h, &osn) != 0)
+        return; /* padding only */
+    const uint8_t *m = video_mark(pkt + h->header_len + 2, h->payload_len - 2, &first);
+    if (!m || !s->rx.video_delta_valid)
+        return;
+    s->rx.rtx_osn_checked++;
+    if ((uint16_t)(osn - (uint16_t)get32(m + 12)) != s->rx.video_delta)
+        s->rx.rtx_osn_wrong++;
 }
 
 static void on_rtcp(tc_msession *s, const uint8_t *p, size_t len)
@@ -193,7 +225,7 @@ void tc_msession_on_srtp(tc_msession *s, uint8_t *pkt, size_t len, bool rtcp)
     else if (h.pt == s->rx.video_pt)
         on_video(s, pkt, &h);
     else if (h.pt == s->rx.rtx_pt)
-        s->rx.rtx_received++;
+        on_rtx(s, pkt, &h);
 }
 
 /* The latency below which a fraction q of the samples fall. */
@@ -228,6 +260,8 @@ void tc_msession_recv_stats(const tc_msession *s, tc_peer_media_stats *out)
     out->video_lost = expected > rx->video_received ? expected - rx->video_received : 0;
     out->video_loss = expected ? (double)out->video_lost / (double)expected : 0;
     out->rtx_received = rx->rtx_received;
+    out->rtx_osn_checked = rx->rtx_osn_checked;
+    out->rtx_osn_wrong = rx->rtx_osn_wrong;
     out->rtcp_received = rx->rtcp_received;
     out->srtp_errors = rx->srtp_errors;
     out->keyframes_received = rx->keyframes;

@@ -5,6 +5,9 @@
  * magic, send time, our sequence number, frame number, keyframe flag, then
  * filler to the configured bitrate; the RTP marker bit on a frame's last
  * packet), a sender report per stream every second, and PLIs when asked to.
+ * With TC_PEER_RTX_PROBE_EVERY=N, every Nth frame's first packet goes out
+ * again as RTX (RFC 4588), as browsers resend recent packets to probe
+ * bandwidth: the receiver checks the original sequence number inside.
  *
  * The tone is encoded once per frequency for the whole process and looped: a
  * second of a whole-Hz tone is whole cycles, so the loop joins without a
@@ -103,6 +106,9 @@ int tc_msession_send_init(tc_msession *s)
         return -ENOMEM;
     s->tx.frame_bytes = (size_t)s->cfg.video_kbps * 1000 / 8 / TC_PEER_VIDEO_FPS;
     s->tx.keyframe_pending = true; /* the first frame is a keyframe */
+    const char *every = g_getenv("TC_PEER_RTX_PROBE_EVERY");
+    s->tx.rtx_probe_every = every ? (unsigned)g_ascii_strtoull(every, NULL, 10) : 0;
+    s->tx.rtx_seq = (uint16_t)g_random_int();
     s->direct.fd = -1;
     s->batch = tc_udp_batch_create(16, TC_PEER_PKT_CAP);
     return s->batch ? 0 : -ENOMEM;
@@ -209,9 +215,30 @@ static size_t write_vp8(uint8_t *p, bool first, bool key)
     return 11;
 }
 
+/* The packet at p (its header hdr bytes, seq its sequence number) again, as
+ * RTX: our RTX SSRC and sequence, then the original sequence number, then the
+ * original payload. */
+static void send_rtx_copy(tc_msession *s, const uint8_t *p, size_t hdr, size_t len, uint16_t seq)
+{
+    uint8_t rtx[TC_PEER_PKT_CAP];
+    tc_tx_stream st = s->tx.video;
+    st.pt = s->rx.rtx_pt;
+    st.ssrc = s->tx.rtx_ssrc;
+    st.seq = s->tx.rtx_seq;
+    size_t off = write_header(s, &st, rtx, false);
+    s->tx.rtx_seq = st.seq;
+    if (off + 2 + (len - hdr) > sizeof rtx)
+        return;
+    rtx[off] = (uint8_t)(seq >> 8);
+    rtx[off + 1] = (uint8_t)seq;
+    memcpy(rtx + off + 2, p + hdr, len - hdr);
+    tc_msession_send_rtp(s, rtx, off + 2 + (len - hdr));
+}
+
 static void send_video_packet(tc_msession *s, size_t chunk, bool first, bool last, bool key)
 {
     uint8_t *p = s->pkt;
+    uint16_t seq = s->tx.video.seq;
     size_t hdr = write_header(s, &s->tx.video, p, last);
     size_t off = hdr + write_vp8(p + hdr, first, key);
     put32(p + off, TC_PEER_VIDEO_MAGIC);
@@ -227,7 +254,14 @@ static void send_video_packet(tc_msession *s, size_t chunk, bool first, bool las
     }
     s->tx.video_sent++;
     s->tx.video_bytes += off;
+    bool probe = first && s->rx.rtx_pt && s->tx.rtx_probe_every &&
+                 s->tx.frame_no % s->tx.rtx_probe_every == 0;
+    uint8_t copy[TC_PEER_PKT_CAP];
+    if (probe)
+        memcpy(copy, p, off); /* sending protects p in place */
     tc_msession_send_rtp(s, p, off);
+    if (probe)
+        send_rtx_copy(s, copy, hdr, off, seq);
 }
 
 static void send_video_frame(tc_msession *s)

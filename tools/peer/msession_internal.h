@@ -50,6 +50,8 @@ typedef struct {
 typedef struct {
     tc_tx_stream audio, video;
     uint32_t rtx_ssrc;
+    uint16_t rtx_seq;
+    unsigned rtx_probe_every;        /* TC_PEER_RTX_PROBE_EVERY: frames; 0 = no RTX probes */
     const struct tc_tone_loop *tone; /* shared, encoded once per frequency */
     int tone_next;                   /* the loop's next frame */
     int64_t audio_next_us, video_next_us, rtcp_next_us, pli_next_us;
@@ -73,6 +75,9 @@ typedef struct {
     uint16_t audio_last_seq;
     uint32_t audio_last_ssrc;
     uint64_t video_received, rtx_received, rtcp_received, srtp_errors;
+    bool video_delta_valid;
+    uint16_t video_delta; /* RTP seq minus our marker's seq, of the last video packet */
+    uint64_t rtx_osn_checked, rtx_osn_wrong;
     int64_t first_video_us; /* tc_peer_mono_us of the first video packet; 0: none yet */
     bool video_seq_valid;
     uint32_t video_first_seq, video_max_seq;
