@@ -98,7 +98,7 @@ typedef struct tc_relay_stream {
     uint32_t rtx_source;
     uint16_t rtx_seq_offset, rtx_last_seq;
     uint32_t rx_media_ssrc; /* of the last media packet the peer sent: what its RTX repairs */
-    tc_rtx_buffer *sent; /* video: what we sent, for NACKs; NULL otherwise */
+    tc_rtx_buffer *sent;    /* video: what we sent, for NACKs; NULL otherwise */
     /* what we receive on it, for our receiver reports (RFC 3550 A.1, A.8) */
     bool rx_started;
     uint16_t rx_max_seq;
