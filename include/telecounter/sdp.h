@@ -262,6 +262,8 @@ typedef struct {
     const char *ice_pwd;
     uint8_t fingerprint_sha256[32];
     uint64_t session_id;
+    uint64_t session_version; /* o= line; 0 writes 2. JSEP 5.3.2: an answer to a
+                                 re-offer keeps the id and adds one to this */
     const char *cname;
     const char *msid_stream;             /* track ids are "<stream>-<mid>" */
     uint32_t ssrc[TC_SDP_MAX_MEDIA];     /* what we send on m-line i */

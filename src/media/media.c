@@ -41,9 +41,10 @@ typedef struct tc_media_session {
      * that keeps the peer's is a renegotiation, not an ICE restart */
     char ufrag[2][TC_ICE_UFRAG_LEN + 1], pwd[2][TC_ICE_PWD_LEN + 1];
     char remote_ufrag[2][TC_SDP_ICE_LEN + 1], remote_pwd[2][TC_SDP_ICE_LEN + 1];
-    bool leg_video[2];      /* the leg's answer accepted a video m-line */
-    bool video_no_codec[2]; /* it rejected one for want of a common codec */
-    bool told_audio_only;   /* both sides were sent call.media video false */
+    bool leg_video[2];                  /* the leg's answer accepted a video m-line */
+    bool video_no_codec[2];             /* it rejected one for want of a common codec */
+    bool told_audio_only;               /* both sides were sent call.media video false */
+    uint64_t sdp_id[2], sdp_version[2]; /* our last answer's o= line, per side */
 } tc_media_session;
 
 typedef enum leg_msg_kind {
@@ -386,8 +387,16 @@ static int answer_offer(tc_media *m, tc_media_session *s, tc_media_side side, le
                           .cname = "telecounter",
                           .msid_stream = "telecounter"};
     memcpy(local.fingerprint_sha256, tc_dtls_ctx_fingerprint(m->shared.dtls), 32);
-    tc_random_bytes(&local.session_id, sizeof local.session_id);
-    local.session_id >>= 1; /* SDP wants it to fit a signed 64-bit number */
+    if (msg->kind == MSG_CREATE || !s->sdp_id[side]) {
+        tc_random_bytes(&local.session_id, sizeof local.session_id);
+        local.session_id >>= 1; /* SDP wants it to fit a signed 64-bit number */
+        local.session_id |= 1;  /* and 0 means "none yet" here */
+        local.session_version = 2;
+    } else {
+        /* the same peer connection (JSEP 5.3.2): the same id, the next version */
+        local.session_id = s->sdp_id[side];
+        local.session_version = s->sdp_version[side] + 1;
+    }
     for (int i = 0; i < TC_SDP_MAX_MEDIA; i++) {
         p->ssrc[i] = local.ssrc[i] = s->ssrc[side][i];
         p->rtx_ssrc[i] = local.rtx_ssrc[i] = p->choices[i].rtx >= 0 ? s->rtx_ssrc[side][i] : 0;
@@ -397,6 +406,8 @@ static int answer_offer(tc_media *m, tc_media_session *s, tc_media_side side, le
         snprintf(why, why_len, "the answer could not be written");
         return n;
     }
+    s->sdp_id[side] = local.session_id;
+    s->sdp_version[side] = local.session_version;
     return 0;
 }
 

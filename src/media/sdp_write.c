@@ -69,7 +69,8 @@ static const char *dir_name(tc_sdp_dir d)
 static void put_session(out_buf *o, const tc_sdp *offer, const tc_sdp_choice *ch,
                         const tc_sdp_local *local)
 {
-    put(o, "v=0\r\no=- %" PRIu64 " 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", local->session_id);
+    put(o, "v=0\r\no=- %" PRIu64 " %" PRIu64 " IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
+        local->session_id, local->session_version ? local->session_version : 2);
     bool any = false;
     for (unsigned i = 0; i < offer->n_media; i++) {
         if (!ch[i].accepted)

@@ -399,6 +399,24 @@ static void test_write_candidate(void **state)
     assert_int_equal(tc_sdp_write_candidate(&c, out, 0), -ENOSPC);
 }
 
+/* JSEP 5.3.2: the answer to a re-offer keeps the o= id and has the next
+ * version; the caller says which (media.c keeps them per leg). */
+static void test_answer_session_version(void **state)
+{
+    (void)state;
+    load("firefox128_bundle_only_offer.sdp");
+    assert_int_equal(tc_sdp_parse(text, text_len, &sdp), 0);
+    tc_sdp_prefs prefs = {.audio = "opus", .video = "VP8"};
+    tc_sdp_choice ch[TC_SDP_MAX_MEDIA];
+    assert_int_equal(tc_sdp_select(&sdp, &prefs, ch, why, sizeof why), 0);
+    tc_sdp_local l = local_for_tests();
+    assert_true(tc_sdp_write_answer(&sdp, ch, &prefs, &l, answer, sizeof answer) > 0);
+    assert_has("\r\no=- 7 2 IN IP4 127.0.0.1\r\n");
+    l.session_version = 3;
+    assert_true(tc_sdp_write_answer(&sdp, ch, &prefs, &l, answer, sizeof answer) > 0);
+    assert_has("\r\no=- 7 3 IN IP4 127.0.0.1\r\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_no_common_video_codec_keeps_audio),
         cmocka_unit_test(test_tcp_candidates_keep_tcptype),
         cmocka_unit_test(test_write_candidate),
+        cmocka_unit_test(test_answer_session_version),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
