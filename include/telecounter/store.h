@@ -29,7 +29,26 @@ typedef struct tc_store tc_store;
  * (no WAL; for tests). NULL on failure (logged), or when the file's schema is
  * newer than this build. */
 tc_store *tc_store_open(const char *path);
+/* Opens a database that must exist already; creates nothing (NULL, logged, when
+ * there is no file at path). read_only: SQLITE_OPEN_READONLY (every write
+ * fails), unless the file's schema is older than this build's: then it is
+ * migrated first, read-write, as tc_store_open would (NULL when newer). */
+tc_store *tc_store_open_existing(const char *path, bool read_only);
 void tc_store_close(tc_store *s); /* NULL does nothing */
+
+/* Whether the store can take writes now (the server's /readyz): 0, or a
+ * negative errno with a one-line reason in reason:
+ *   -ENOENT "database file is gone": the path no longer names the file the
+ *           connection writes (deleted or replaced under it). Logged once; from
+ *           then on every write is refused with -EIO, so that nothing that would
+ *           be lost is acknowledged. Sticky: restore the file and restart.
+ *   -ENOSPC, -EROFS, -EIO, ...: a write probe (4 KiB written, synced and
+ *           removed next to the database file, at most every TC_STORE_PROBE_MS)
+ *           failed, or else the last write failed (cleared by the next good
+ *           write; while not ready, a test commit at each probe).
+ * The file check is a stat(), every call. ":memory:" is always ready. */
+#define TC_STORE_PROBE_MS 2000
+int tc_store_health(tc_store *s, int64_t now_ms, char *reason, size_t cap);
 int tc_store_schema_version(tc_store *s);
 
 /* A per-installation secret (e.g. the invite-code hash key): returned if present,

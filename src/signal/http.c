@@ -196,6 +196,17 @@ static int evidence_done(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
     return r;
 }
 
+/* Not ready while stopping, or while the store cannot write (tc_store_health). */
+static int readyz(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
+{
+    char reason[160];
+    if (srv->shutting_down)
+        return text(wsi, pss, 503, "shutting down\n");
+    if (tc_store_health(srv->store, g_get_monotonic_time() / 1000, reason, sizeof reason - 1) != 0)
+        return text(wsi, pss, 503, strcat(reason, "\n"));
+    return text(wsi, pss, 200, "ready\n");
+}
+
 static int route(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
 {
     char uri[256] = "";
@@ -210,8 +221,7 @@ static int route(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
     if (strcmp(uri, "/healthz") == 0)
         return text(wsi, pss, 200, "ok\n");
     if (strcmp(uri, "/readyz") == 0)
-        return srv->shutting_down ? text(wsi, pss, 503, "shutting down\n")
-                                  : text(wsi, pss, 200, "ready\n");
+        return readyz(srv, wsi, pss);
     if (strcmp(uri, "/api/v1/stats/live") == 0)
         return stats_live(srv, wsi, pss);
     return serve_file(srv, wsi, pss, uri);

@@ -91,6 +91,53 @@ out:
     return rc;
 }
 
+/* Remembers which file the path names now, to notice it deleted or replaced. */
+static int remember_file(tc_store *s, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -errno;
+    s->path = strdup(path);
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    return s->path ? 0 : -ENOMEM;
+}
+
+static tc_store *open_with(const char *path, int flags, bool read_only)
+{
+    tc_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->read_only = read_only;
+    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        tc_error("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    if (!is_memory(path) && remember_file(s, path) < 0) {
+        tc_error("store: %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (read_only) {
+        int rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) == SQLITE_OK ? store_check_version(s)
+                                                                           : -EIO;
+        if (rc == -EAGAIN) {
+            /* A file from an older build: migrate it first, as the server's start would. */
+            tc_info("store: %s has an older schema: migrating it before reading", path);
+            tc_store_close(s);
+            return open_with(path, SQLITE_OPEN_READWRITE, false);
+        }
+        if (rc < 0)
+            goto fail;
+    } else if (set_pragmas(s, path) < 0 || store_migrate(s) < 0) {
+        goto fail;
+    }
+    return s;
+fail:
+    tc_store_close(s);
+    return NULL;
+}
+
 tc_store *tc_store_open(const char *path)
 {
     if (!path)
@@ -102,21 +149,19 @@ tc_store *tc_store_open(const char *path)
             return NULL;
         }
     }
-    tc_store *s = calloc(1, sizeof *s);
-    if (!s)
+    return open_with(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, false);
+}
+
+tc_store *tc_store_open_existing(const char *path, bool read_only)
+{
+    struct stat st;
+    if (!path || is_memory(path))
         return NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        tc_error("store: cannot open %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "no memory");
-        goto fail;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        tc_error("store: no database at %s", path);
+        return NULL;
     }
-    sqlite3_extended_result_codes(s->db, 1);
-    if (set_pragmas(s, path) < 0 || store_migrate(s) < 0)
-        goto fail;
-    return s;
-fail:
-    tc_store_close(s);
-    return NULL;
+    return open_with(path, read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, read_only);
 }
 
 void tc_store_close(tc_store *s)
@@ -127,7 +172,115 @@ void tc_store_close(tc_store *s)
         sqlite3_finalize(s->stmts[i]);
     if (sqlite3_close(s->db) != SQLITE_OK)
         tc_error("store: close: %s", sqlite3_errmsg(s->db));
+    free(s->path);
     free(s);
+}
+
+/* ---- health ------------------------------------------------------------------------ */
+
+bool store_file_gone(tc_store *s)
+{
+    if (s->gone || !s->path)
+        return s->gone;
+    struct stat st;
+    /* Only a definite answer counts: ENOENT, or another file at the path. */
+    if (stat(s->path, &st) == 0 ? (st.st_dev != s->dev || st.st_ino != s->ino) : errno == ENOENT) {
+        s->gone = true;
+        tc_error("store: the database file %s is gone (deleted or replaced while open): every "
+                 "write is refused from now on; restore the file and restart",
+                 s->path);
+    }
+    return s->gone;
+}
+
+void store_note_write(tc_store *s, int sqlite_ext)
+{
+    switch (sqlite_ext & 0xff) {
+    case SQLITE_OK:
+        s->write_err = 0;
+        break;
+    case SQLITE_FULL:
+        s->write_err = -ENOSPC;
+        break;
+    case SQLITE_READONLY:
+        s->write_err = -EROFS;
+        break;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        s->write_err = -EIO;
+        break;
+    default: /* a constraint, a busy lock: nothing wrong with the disk */
+        break;
+    }
+}
+
+/* Writes, syncs and removes a small file next to the database: does the file
+ * system still take writes? (A full disk, a read-only remount.) */
+static int probe(const char *db_path)
+{
+    char path[4200], block[4096];
+    if (snprintf(path, sizeof path, "%s-probe", db_path) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    memset(block, 0, sizeof block);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    ssize_t n = write(fd, block, sizeof block);
+    if (n != (ssize_t)sizeof block)
+        rc = n < 0 ? -errno : -ENOSPC;
+    else if (fsync(fd) != 0)
+        rc = -errno;
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+/* After a failed write, while nothing else writes (a server that is not ready
+ * gets no traffic), a real SQLite write says when writes work again: the
+ * schema version rewritten with its own value is a commit of one page. */
+static void retry_write(tc_store *s)
+{
+    char sql[48];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", s->schema_version);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK) {
+        s->write_err = 0;
+        tc_info("store: %s: a test write succeeded; writes work again", s->path);
+    }
+}
+
+int tc_store_health(tc_store *s, int64_t now_ms, char *reason, size_t cap)
+{
+    snprintf(reason, cap, "ok");
+    if (!s->path)
+        return 0;
+    if (store_file_gone(s)) {
+        snprintf(reason, cap, "database file is gone");
+        return -ENOENT;
+    }
+    if (s->read_only) {
+        snprintf(reason, cap, "database opened read-only");
+        return -EROFS;
+    }
+    if (s->probe_at_ms == 0 || now_ms - s->probe_at_ms >= TC_STORE_PROBE_MS ||
+        now_ms < s->probe_at_ms) {
+        int was = s->probe_err;
+        s->probe_err = probe(s->path);
+        s->probe_at_ms = now_ms;
+        if (s->probe_err && !was)
+            tc_error("store: cannot write next to %s: %s", s->path, strerror(-s->probe_err));
+        else if (!s->probe_err && was)
+            tc_info("store: %s takes writes again", s->path);
+        if (!s->probe_err && s->write_err)
+            retry_write(s);
+    }
+    int err = s->probe_err ? s->probe_err : s->write_err;
+    if (err)
+        snprintf(reason, cap, "database cannot write: %s%s", strerror(-err),
+                 s->probe_err ? "" : " (the last write failed)");
+    return err;
 }
 
 int tc_store_schema_version(tc_store *s)

@@ -158,3 +158,20 @@ int store_migrate(tc_store *s)
     s->schema_version = MIGRATION_COUNT;
     return 0;
 }
+
+int store_check_version(tc_store *s)
+{
+    int version = 0;
+    int rc = read_version(s, &version);
+    if (rc < 0)
+        return rc;
+    if (version > MIGRATION_COUNT) {
+        tc_error("store: schema version %d is newer than this build knows (%d)", version,
+                 MIGRATION_COUNT);
+        return -EPROTO;
+    }
+    if (version < MIGRATION_COUNT)
+        return -EAGAIN;
+    s->schema_version = version;
+    return 0;
+}

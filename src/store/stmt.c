@@ -38,17 +38,28 @@ void store_done(sqlite3_stmt *st)
     sqlite3_clear_bindings(st);
 }
 
+/* A write into a file that is gone would be acknowledged and then lost:
+ * refuse it (-EIO) before SQLite sees it, so that no caller tells a user
+ * "done" about it (store.h, tc_store_health). */
 int store_step(tc_store *s, sqlite3_stmt *st)
 {
+    bool writes = !sqlite3_stmt_readonly(st);
+    if (writes && store_file_gone(s))
+        return -EIO;
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        if (writes && rc == SQLITE_DONE)
+            store_note_write(s, 0);
         return rc;
+    }
     int ext = sqlite3_extended_errcode(s->db);
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return -EEXIST;
     if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
         return -ENOENT;
     store_log_error(s, st, "step failed");
+    if (writes)
+        store_note_write(s, ext);
     return -EIO;
 }
 

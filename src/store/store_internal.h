@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum store_stmt_id {
     ST_SECRET_INSERT,
@@ -54,6 +55,16 @@ struct tc_store {
     sqlite3 *db;
     int schema_version;
     sqlite3_stmt *stmts[ST_COUNT_];
+    /* Health (db.c): the file as opened, to notice it deleted or replaced; the
+     * last write's failure; the last write probe. */
+    char *path; /* NULL for :memory: */
+    dev_t dev;  /* of the file as opened */
+    ino_t ino;
+    bool read_only; /* tc_store_open_existing(..., true) */
+    bool gone;      /* sticky: the path no longer names the file we write */
+    int write_err;  /* negative errno of the last failed write, 0 after a good one */
+    int probe_err;  /* negative errno of the last probe */
+    int64_t probe_at_ms;
 };
 
 /* Size of a fixed char field of a struct, for truncation and fit checks. */
@@ -61,6 +72,16 @@ struct tc_store {
 
 /* migrate.c: brings the schema up to the newest migration. */
 int store_migrate(tc_store *s);
+/* migrate.c: 0 when the schema is the newest this build knows (for a read-only
+ * connection, which cannot migrate), -EAGAIN when it is older, -EPROTO (logged)
+ * when it is newer. */
+int store_check_version(tc_store *s);
+
+/* db.c: true (logged once) when the database file was deleted or replaced under
+ * the open connection: a write now would be acknowledged but lost. */
+bool store_file_gone(tc_store *s);
+/* db.c: records the outcome of a write statement for tc_store_health. */
+void store_note_write(tc_store *s, int rc);
 
 /* The cached statement id, prepared from sql on first use, with no bindings;
  * NULL (logged) if it does not prepare. Pair with store_done. */
