@@ -30,6 +30,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 #define PROG "telecounter-admin"
 #define PASSWORD_MAX 1024
+#define PASSWORD_MIN 10 /* characters; the generated ones have 16 */
 #define GENERATED_PASSWORD_LEN 16
 #define DAY_MS (86400 * INT64_C(1000))
 
@@ -43,14 +44,18 @@ static const char usage_text[] =
     "  list-accounts\n"
     "  list-sessions [--since YYYY-MM-DD] [--until YYYY-MM-DD]\n"
     "  export-csv [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--out FILE]\n"
-    "  --help, --version\n"
+    "  --help, --version; COMMAND --help\n"
     "\n"
-    "The database is --db, else [store] path of --config, else the default.\n"
+    "The database is --db, else [store] path of --config, else the default. Only\n"
+    "add-account creates it; the list and export commands open it read-only.\n"
     "Passwords: one line on stdin with --password-stdin, else $TC_PASSWORD, else a\n"
-    "random one is generated and printed once. Dates are UTC days; --until is\n"
-    "inclusive. USERNAME: a-z 0-9 . _ - (1 to 63). SKILLS: configured desk names.\n"
-    "export-csv writes RFC 4180 CSV (UTC ISO-8601 times); text cells that a\n"
-    "spreadsheet would run as a formula (= + - @) get a leading '.\n";
+    "random one is generated and printed once; at least 10 characters. Dates are\n"
+    "UTC days; --until is inclusive. USERNAME: a-z 0-9 . _ - (1 to 63). SKILLS:\n"
+    "desk names of [routing] desks in --config (default id_check,broadband,\n"
+    "urgent_sim); an agent needs at least one.\n"
+    "export-csv writes RFC 4180 CSV (UTC ISO-8601 times); control characters in\n"
+    "text become U+FFFD (tab and line feed stay); text cells that a spreadsheet\n"
+    "would run as a formula (= + - @) get a leading '.\n";
 
 /* The options a command accepts, as bits. */
 enum { OPT_ROLE = 1, OPT_SKILLS = 2, OPT_NAME = 4, OPT_PASSWORD_STDIN = 8 };
@@ -60,15 +65,27 @@ typedef struct args {
     const char *pos[2];
     int npos;
     const char *role, *skills, *name, *since, *until, *out;
-    bool password_stdin;
+    bool password_stdin, help;
 } args;
 typedef struct admin admin;
+
+typedef struct new_password {
+    char plain[PASSWORD_MAX + 2]; /* room for the newline and the NUL */
+    char hash[TC_PASSWORD_HASH_MAX];
+    bool generated;
+} new_password;
+
+/* How a command opens the database: only add-account may create it; a
+ * mistyped --db must not leave an empty database behind. */
+typedef enum open_mode { OPEN_CREATE, OPEN_EXISTING, OPEN_READ_ONLY } open_mode;
 
 typedef struct command {
     const char *name;
     int npos;         /* positional arguments it takes */
     unsigned options; /* OPT_* it accepts */
     int (*run)(admin *ad);
+    open_mode mode;
+    const char *usage; /* arguments, then what it does */
 } command;
 
 struct admin {
@@ -80,7 +97,8 @@ struct admin {
     const char *config_path, *db_path; /* --config, --db */
     int command_at;                    /* index of the command word in argv */
     tc_store *store;
-    FILE *out; /* export-csv */
+    FILE *out;       /* export-csv */
+    new_password pw; /* add-account, passwd: read and checked before the database opens */
 };
 
 __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt, ...)
@@ -146,6 +164,16 @@ static int parse_day(const char *opt, const char *day, int64_t *out_ms)
     return EXIT_OK;
 }
 
+/* An agent with no skill can never be offered a call. */
+static int no_skills(const admin *ad)
+{
+    char desks[TC_MAX_DESKS * TC_DESK_NAME_MAX] = "";
+    for (int i = 0; i < ad->cfg.desk_count; i++)
+        snprintf(desks + strlen(desks), sizeof desks - strlen(desks), "%s%s", i ? "," : "",
+                 ad->cfg.desks[i]);
+    return fail(EXIT_USAGE, "an agent needs at least one skill: --skills from %s", desks);
+}
+
 static int check_args(admin *ad)
 {
     const args *a = &ad->a;
@@ -160,6 +188,8 @@ static int check_args(admin *ad)
     const char *skills = a->npos > 1 ? a->pos[1] : a->skills;
     if (skills)
         rc = normalize_skills(&ad->cfg, skills, ad->skills, sizeof ad->skills);
+    if (rc == EXIT_OK && a->role && strcmp(a->role, "agent") == 0 && ad->skills[0] == '\0')
+        rc = no_skills(ad);
     if (rc == EXIT_OK && a->since)
         rc = parse_day("--since", a->since, &ad->since_ms);
     if (rc == EXIT_OK && a->until) {
@@ -190,6 +220,10 @@ static const struct option_spec {
 static int take_option(const command *c, int argc, char **argv, int *i, args *a)
 {
     const char *arg = argv[*i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        a->help = true;
+        return EXIT_OK;
+    }
     const char *eq = strchr(arg, '=');
     size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
     for (size_t k = 0; k < sizeof option_specs / sizeof option_specs[0]; k++) {
@@ -229,7 +263,7 @@ static int parse_command_args(const command *c, int argc, char **argv, args *a)
         if (rc != EXIT_OK)
             return rc;
     }
-    if (a->npos != c->npos)
+    if (a->npos != c->npos && !a->help)
         return fail(EXIT_USAGE, "%s: missing argument (see --help)", c->name);
     return EXIT_OK;
 }
@@ -256,11 +290,14 @@ static void generate_password(char *out)
     out[GENERATED_PASSWORD_LEN] = '\0';
 }
 
-typedef struct new_password {
-    char plain[PASSWORD_MAX + 2]; /* room for the newline and the NUL */
-    char hash[TC_PASSWORD_HASH_MAX];
-    bool generated;
-} new_password;
+/* Characters, not bytes: continuation bytes (10xxxxxx) are not counted. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
 
 /* From stdin, $TC_PASSWORD or the generator, then hashed. */
 static int make_password(const args *a, new_password *pw)
@@ -276,8 +313,8 @@ static int make_password(const args *a, new_password *pw)
         rc = fail(EXIT_RUNTIME, "TC_PASSWORD longer than %d bytes", PASSWORD_MAX);
     else
         snprintf(pw->plain, sizeof pw->plain, "%s", env);
-    if (rc == EXIT_OK && pw->plain[0] == '\0')
-        rc = fail(EXIT_RUNTIME, "empty password");
+    if (rc == EXIT_OK && utf8_chars(pw->plain) < PASSWORD_MIN)
+        rc = fail(EXIT_USAGE, "password too short: at least %d characters", PASSWORD_MIN);
     if (rc == EXIT_OK && tc_password_hash(pw->plain, pw->hash) != 0)
         rc = fail(EXIT_RUNTIME, "hashing the password failed");
     return rc;
@@ -305,37 +342,23 @@ static int store_failed(int err, const char *what, const char *username)
 static int cmd_add_account(admin *ad)
 {
     const args *a = &ad->a;
-    new_password pw;
     int64_t id = 0;
-    int rc = make_password(a, &pw);
-    if (rc == EXIT_OK) {
-        int err = tc_store_account_add(ad->store, a->pos[0], a->name ? a->name : a->pos[0], a->role,
-                                       ad->skills, pw.hash, tc_clock_wall_ms(), &id);
-        rc = err ? store_failed(err, "adding", a->pos[0]) : EXIT_OK;
-    }
-    if (rc == EXIT_OK)
-        printf("added %s %s (id %" PRId64 ")\n", a->role, a->pos[0], id);
-    finish_password(&pw, rc == EXIT_OK);
-    return rc;
+    int err = tc_store_account_add(ad->store, a->pos[0], a->name ? a->name : a->pos[0], a->role,
+                                   ad->skills, ad->pw.hash, tc_clock_wall_ms(), &id);
+    if (err)
+        return store_failed(err, "adding", a->pos[0]);
+    printf("added %s %s (id %" PRId64 ")\n", a->role, a->pos[0], id);
+    return EXIT_OK;
 }
 
 static int cmd_passwd(admin *ad)
 {
     const args *a = &ad->a;
-    new_password pw;
-    tc_account acc;
-    int err = tc_store_account_get(ad->store, a->pos[0], &acc);
+    int err = tc_store_account_set_password(ad->store, a->pos[0], ad->pw.hash);
     if (err)
-        return store_failed(err, "reading", a->pos[0]);
-    int rc = make_password(a, &pw);
-    if (rc == EXIT_OK) {
-        err = tc_store_account_set_password(ad->store, a->pos[0], pw.hash);
-        rc = err ? store_failed(err, "changing the password of", a->pos[0]) : EXIT_OK;
-    }
-    if (rc == EXIT_OK)
-        printf("password changed for %s\n", a->pos[0]);
-    finish_password(&pw, rc == EXIT_OK);
-    return rc;
+        return store_failed(err, "changing the password of", a->pos[0]);
+    printf("password changed for %s\n", a->pos[0]);
+    return EXIT_OK;
 }
 
 static int cmd_disable_enable(admin *ad)
@@ -350,7 +373,13 @@ static int cmd_disable_enable(admin *ad)
 
 static int cmd_set_skills(admin *ad)
 {
-    int err = tc_store_account_set_skills(ad->store, ad->a.pos[0], ad->skills);
+    tc_account acc;
+    int err = tc_store_account_get(ad->store, ad->a.pos[0], &acc);
+    if (err)
+        return store_failed(err, "reading", ad->a.pos[0]);
+    if (strcmp(acc.role, "agent") == 0 && ad->skills[0] == '\0')
+        return no_skills(ad);
+    err = tc_store_account_set_skills(ad->store, ad->a.pos[0], ad->skills);
     if (err)
         return store_failed(err, "updating", ad->a.pos[0]);
     printf("skills of %s: %s\n", ad->a.pos[0], ad->skills[0] ? ad->skills : "(none)");
@@ -430,24 +459,43 @@ static int cmd_list_sessions(admin *ad)
     return err ? fail(EXIT_RUNTIME, "listing sessions failed: %s", strerror(-err)) : EXIT_OK;
 }
 
-/* One RFC 4180 field, quoted when needed; a leading = + - @ (or tab/CR) gets a
- * ' so that a spreadsheet shows the text instead of running it as a formula. */
+/* Length of a control character at p that must not reach a terminal or a
+ * spreadsheet (C0 but tab and line feed, DEL, C1 as UTF-8), else 0. */
+static size_t control_len(const unsigned char *p)
+{
+    if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+        return 1;
+    if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+        return 2;
+    return 0;
+}
+
+/* One RFC 4180 field, quoted when needed. Customers and agents typed this
+ * text: an escape sequence would drive the terminal of whoever runs
+ * export-csv, so control characters become U+FFFD; a leading = + - @ (or tab)
+ * gets a ' so that a spreadsheet shows the text instead of running it as a
+ * formula (OWASP's advice on CSV injection). */
 static void csv_text(FILE *f, const char *s, bool last)
 {
     bool guard = s[0] && strchr("=+-@\t\r", s[0]);
-    if (guard || strpbrk(s, ",\"\r\n")) {
+    bool quote = guard || strpbrk(s, ",\"\r\n");
+    if (quote)
         fputc('"', f);
-        if (guard)
-            fputc('\'', f);
-        for (const char *p = s; *p; p++) {
-            if (*p == '"')
-                fputc('"', f);
-            fputc(*p, f);
+    if (guard)
+        fputc('\'', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t ctl = control_len(p);
+        if (ctl) {
+            fputs("\xef\xbf\xbd", f);
+            p += ctl;
+            continue;
         }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
+        if (*p == '"' && quote)
+            fputc('"', f);
+        fputc(*p++, f);
     }
+    if (quote)
+        fputc('"', f);
     fputs(last ? "\r\n" : ",", f);
 }
 
@@ -525,15 +573,43 @@ static int cmd_export_csv(admin *ad)
 /* ---- main ----------------------------------------------------------------------------- */
 
 static const command commands[] = {
-    {"add-account", 1, OPT_ROLE | OPT_SKILLS | OPT_NAME | OPT_PASSWORD_STDIN, cmd_add_account},
-    {"passwd", 1, OPT_PASSWORD_STDIN, cmd_passwd},
-    {"disable", 1, 0, cmd_disable_enable},
-    {"enable", 1, 0, cmd_disable_enable},
-    {"set-skills", 2, 0, cmd_set_skills},
-    {"list-accounts", 0, 0, cmd_list_accounts},
-    {"list-sessions", 0, OPT_SINCE | OPT_UNTIL, cmd_list_sessions},
-    {"export-csv", 0, OPT_SINCE | OPT_UNTIL | OPT_OUT, cmd_export_csv},
+    {"add-account", 1, OPT_ROLE | OPT_SKILLS | OPT_NAME | OPT_PASSWORD_STDIN, cmd_add_account,
+     OPEN_CREATE,
+     "USERNAME --role agent|ops [--skills SKILLS] [--name \"Display Name\"] [--password-stdin]\n"
+     "Adds an account (creating the database if there is none). An agent needs at least\n"
+     "one skill: desk names of [routing] desks in --config. The password (at least 10\n"
+     "characters) is one line on stdin with --password-stdin, else $TC_PASSWORD, else\n"
+     "generated and printed once.\n"},
+    {"passwd", 1, OPT_PASSWORD_STDIN, cmd_passwd, OPEN_EXISTING,
+     "USERNAME [--password-stdin]\n"
+     "Sets a new password (at least 10 characters; from stdin, $TC_PASSWORD or generated).\n"},
+    {"disable", 1, 0, cmd_disable_enable, OPEN_EXISTING,
+     "USERNAME\nDisables the account: its logins fail from now on.\n"},
+    {"enable", 1, 0, cmd_disable_enable, OPEN_EXISTING,
+     "USERNAME\nEnables a disabled account again.\n"},
+    {"set-skills", 2, 0, cmd_set_skills, OPEN_EXISTING,
+     "USERNAME SKILLS\n"
+     "Replaces the account's skills (comma-separated desk names of [routing] desks in\n"
+     "--config); an agent keeps at least one.\n"},
+    {"list-accounts", 0, 0, cmd_list_accounts, OPEN_READ_ONLY,
+     "\nLists the accounts: id, username, role, state, skills, name (read-only).\n"},
+    {"list-sessions", 0, OPT_SINCE | OPT_UNTIL, cmd_list_sessions, OPEN_READ_ONLY,
+     "[--since YYYY-MM-DD] [--until YYYY-MM-DD]\n"
+     "Lists the sessions queued in those UTC days (--until inclusive), read-only.\n"},
+    {"export-csv", 0, OPT_SINCE | OPT_UNTIL | OPT_OUT, cmd_export_csv, OPEN_READ_ONLY,
+     "[--since YYYY-MM-DD] [--until YYYY-MM-DD] [--out FILE]\n"
+     "Writes the sessions as RFC 4180 CSV to FILE (0600) or stdout, read-only. Control\n"
+     "characters in text become U+FFFD (tab and line feed stay); a text cell starting\n"
+     "with = + - @ gets a leading ' so that a spreadsheet does not run it.\n"},
 };
+
+static int command_help(const command *c)
+{
+    const char *nl = strchr(c->usage, '\n');
+    int n = printf("usage: " PROG " [--config FILE] [--db PATH] %s %.*s\n%s", c->name,
+                   (int)(nl - c->usage), c->usage, nl + 1);
+    return n < 0 ? EXIT_RUNTIME : EXIT_OK;
+}
 
 /* Options before the command word. Returns -1 to go on, else an exit code. */
 static int parse_globals(int argc, char **argv, admin *g)
@@ -562,7 +638,7 @@ static int parse_globals(int argc, char **argv, admin *g)
 /* Parses and checks everything, loads the configuration; -1 to go on. */
 static int prepare(int argc, char **argv, admin *ad)
 {
-    char err[256];
+    char err[4096];
     int rc = parse_globals(argc, argv, ad);
     if (rc >= 0)
         return rc;
@@ -574,8 +650,17 @@ static int prepare(int argc, char **argv, admin *ad)
     rc = parse_command_args(ad->cmd, argc - at - 1, argv + at + 1, &ad->a);
     if (rc != EXIT_OK)
         return rc;
-    if (tc_config_load(&ad->cfg, ad->config_path, err, sizeof err) != 0)
-        return fail(EXIT_RUNTIME, "config: %s", err);
+    if (ad->a.help)
+        return command_help(ad->cmd);
+    if (tc_config_load(&ad->cfg, ad->config_path, err, sizeof err) != 0) {
+        for (char *line = err, *next; line; line = next) {
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            fail(EXIT_RUNTIME, "config: %s", line);
+        }
+        return EXIT_RUNTIME;
+    }
     rc = check_args(ad);
     return rc == EXIT_OK ? -1 : rc;
 }
@@ -590,10 +675,17 @@ int main(int argc, char **argv)
     if (tc_random_init() != 0)
         return fail(EXIT_RUNTIME, "cannot initialize randomness");
     const char *path = ad.db_path ? ad.db_path : ad.cfg.db_path;
-    ad.store = tc_store_open(path);
-    if (!ad.store)
-        return fail(EXIT_RUNTIME, "cannot open database %s", path);
-    rc = ad.cmd->run(&ad);
+    if (ad.cmd->mode != OPEN_CREATE && access(path, F_OK) != 0)
+        return fail(EXIT_RUNTIME, "no database at %s (check --db, or [store] path of --config)",
+                    path);
+    rc = (ad.cmd->options & OPT_PASSWORD_STDIN) ? make_password(&ad.a, &ad.pw) : EXIT_OK;
+    if (rc == EXIT_OK) {
+        ad.store = ad.cmd->mode == OPEN_CREATE
+                       ? tc_store_open(path)
+                       : tc_store_open_existing(path, ad.cmd->mode == OPEN_READ_ONLY);
+        rc = ad.store ? ad.cmd->run(&ad) : fail(EXIT_RUNTIME, "cannot open database %s", path);
+    }
     tc_store_close(ad.store);
+    finish_password(&ad.pw, rc == EXIT_OK);
     return rc;
 }

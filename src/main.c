@@ -15,6 +15,7 @@
 
 #include <glib-unix.h>
 #include <libwebsockets.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -58,6 +59,18 @@ static gboolean on_heap_trim(gpointer data)
     int released = malloc_trim(0);
     tc_debug("heap trim: %s in %" PRId64 " us", released ? "released pages" : "nothing to release",
              g_get_monotonic_time() - t0);
+    return G_SOURCE_CONTINUE;
+}
+
+/* The store's health is checked on every /readyz; this also checks it when
+ * nobody asks, so that a database file deleted under the server, or a disk
+ * that stopped taking writes, is logged at once (tc_store_health logs changes). */
+#define TC_STORE_CHECK_S 10
+
+static gboolean on_store_check(gpointer data)
+{
+    char reason[160];
+    tc_store_health(data, g_get_monotonic_time() / 1000, reason, sizeof reason);
     return G_SOURCE_CONTINUE;
 }
 
@@ -119,6 +132,30 @@ static int parse_args(int argc, char **argv, const char **config_path, bool *che
     return -1;
 }
 
+/* Reads and checks the configuration the same way for --check-config and for a
+ * start: every error is printed, one line each; -EINVAL if there was any. */
+static int load_config(tc_config *cfg, const char *path)
+{
+    char err[8192];
+    int rc = tc_config_load(cfg, path, err, sizeof err);
+    /* A file that cannot be read has no names in it to check on disk. */
+    if (rc != -EBADMSG) {
+        size_t used = strlen(err);
+        if (tc_config_check_files(cfg, err + used + (used > 0), sizeof err - used - 1) != 0) {
+            if (used > 0)
+                err[used] = '\n';
+            rc = -EINVAL;
+        }
+    }
+    for (char *line = err, *next; rc != 0 && line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        fprintf(stderr, "telecounter: configuration: %s\n", line);
+    }
+    return rc;
+}
+
 static int run(const tc_config *cfg)
 {
     tc_store *store = tc_store_open(cfg->db_path);
@@ -136,7 +173,9 @@ static int run(const tc_config *cfg)
         guint intr = g_unix_signal_add(SIGINT, on_stop_signal, &a);
         guint hup = g_unix_signal_add(SIGHUP, on_hup, &a);
         guint trim = g_timeout_add_seconds(TC_HEAP_TRIM_S, on_heap_trim, NULL);
+        guint check = g_timeout_add_seconds(TC_STORE_CHECK_S, on_store_check, store);
         g_main_loop_run(a.loop);
+        g_source_remove(check);
         g_source_remove(trim);
         g_source_remove(term);
         g_source_remove(intr);
@@ -158,11 +197,8 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     static tc_config cfg; /* read once here, immutable afterwards */
-    char err[256];
-    if (tc_config_load(&cfg, config_path, err, sizeof err) != 0) {
-        fprintf(stderr, "telecounter: configuration: %s\n", err);
+    if (load_config(&cfg, config_path) != 0)
         return 2;
-    }
     if (check_only) {
         printf("configuration OK: %s:%d, database %s, %d desks\n", cfg.address, cfg.port,
                cfg.db_path, cfg.desk_count);

@@ -53,6 +53,7 @@ export class Signaling extends EventTarget {
     // Opens the socket; resolves on the first open. Later drops reconnect by themselves.
     connect() {
         this.wanted = true;
+        this.sayGoodbyeOnLeave();
         return new Promise((resolve, reject) => {
             this.open(resolve, reject);
         });
@@ -149,6 +150,26 @@ export class Signaling extends EventTarget {
             }, timeoutMs);
             this.pending.set(id, { resolve, reject, timer, type });
             this.ws.send(JSON.stringify({ ...fields, type, id }));
+        });
+    }
+
+    // A page that goes away (tab closed, reload, navigation) closes its socket with a close
+    // frame. Without it the server may not learn of it for a long time: over HTTP/2 the socket
+    // is one stream of a connection the browser keeps for other pages, and the stream's reset
+    // alone does not end the WebSocket there. A page restored from the back/forward cache
+    // connects again (and the page resumes on 'reconnected').
+    sayGoodbyeOnLeave() {
+        if (this.leaveHooked || typeof window === 'undefined') return;
+        this.leaveHooked = true;
+        window.addEventListener('pagehide', () => {
+            this.left = this.wanted;
+            this.close();
+        });
+        window.addEventListener('pageshow', (e) => {
+            if (!e.persisted || !this.left) return;
+            this.left = false;
+            this.wanted = true;
+            this.open();
         });
     }
 

@@ -248,3 +248,52 @@ export async function axeScan(page) {
 export function serious(violations) {
     return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
+
+// ---- calls that drop and come back (pages-reconnect*.test.mjs) ---------------------------------------
+
+// Polls fn() until it returns a truthy value (then that value), or the last value at the deadline.
+export async function until(fn, timeoutMs, everyMs = 250) {
+    const deadline = Date.now() + timeoutMs;
+    let v;
+    while (Date.now() < deadline) {
+        v = await fn();
+        if (v) return v;
+        await sleep(everyMs);
+    }
+    return v;
+}
+
+// The page's language switch, as a person uses it.
+export async function chooseLang(page, code) {
+    await page.selectOption('select[data-lang-switch]', code);
+    await page.waitForFunction((c) => document.documentElement.lang === c, code);
+}
+
+// An agent (own chromium, signed in) issues an invite for `desk` with a case reference and a
+// note; a customer (own chromium, phone-sized) redeems it; the agent goes available and accepts;
+// video flows both ways. Returns {agentBr, agent, cust, sessionId}.
+export async function invitedCall(env, username, { desk = 'broadband', caseRef, note: inviteNote } = {}) {
+    const agentBr = await env.browser();
+    const agent = await env.page('agent', { br: agentBr });
+    await agentLogin(agent, env.origin, username);
+    await agent.selectOption('#inv-desk', desk);
+    await agent.fill('#inv-case', caseRef);
+    if (inviteNote) await agent.fill('#inv-note', inviteNote);
+    await agent.click('#invite-btn');
+    await agent.waitForSelector('#invite-result:not([hidden])', { timeout: 10000 });
+    const code = (await agent.textContent('#inv-code')).trim();
+    const cust = await env.page('customer', { viewport: { width: 360, height: 780 } });
+    await customerRedeem(cust, env.origin, code);
+    await cust.waitForSelector('[data-panel="waiting"]:not([hidden])', { timeout: 10000 });
+    await setAvailable(agent);
+    await agent.waitForSelector('#ring:not([hidden])', { timeout: 15000 });
+    await agent.click('#ring-accept');
+    await agent.waitForSelector('#callinfo:not([hidden])', { timeout: 10000 });
+    await cust.waitForSelector('[data-panel="call"]:not([hidden])', { timeout: 10000 });
+    const [c0, c1] = await waitVideoFlows(cust);
+    const [a0, a1] = await waitVideoFlows(agent);
+    if (!(c1 > c0 && c0 > 0)) throw new Error(`the customer does not decode the agent (${c0}→${c1})`);
+    if (!(a1 > a0 && a0 > 0)) throw new Error(`the agent does not decode the customer (${a0}→${a1})`);
+    const sessionId = await agent.evaluate(() => window.__tc.st.call.session_id);
+    return { agentBr, agent, cust, sessionId };
+}

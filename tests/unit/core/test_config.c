@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define KEY_A "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF"
@@ -26,7 +27,7 @@
 typedef struct fixture {
     char path[64];
     tc_config cfg;
-    char err[256];
+    char err[2048];
 } fixture;
 
 static int setup(void **state)
@@ -127,9 +128,139 @@ static void defaults(void **state)
     check_defaults(&f->cfg);
     assert_int_equal(load(f, ""), 0);
     check_defaults(&f->cfg);
-    /* unknown keys and groups are ignored */
-    assert_int_equal(load(f, "[routing]\nfuture_key = 3\n[nosuch]\nx = y\n"), 0);
-    check_defaults(&f->cfg);
+}
+
+/* Lines of f->err. */
+static int err_lines(const fixture *f)
+{
+    int n = f->err[0] != '\0';
+    for (const char *p = f->err; *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+/* A misspelt key or group would leave its default in force without a word. */
+static void unknown_names_are_errors(void **state)
+{
+    fixture *f = *state;
+    expect_invalid(f, "[routing]\nfuture_key = 3\n", "routing.future_key: unknown key");
+    expect_invalid(f, "[nosuch]\nx = y\n", "[nosuch]: unknown group");
+    expect_invalid(f, "[server]\nprot = 8443\n",
+                   "server.prot: unknown key (did you mean server.port?)");
+    expect_invalid(f, "[server]\nlevel = debug\n", "(did you mean log.level?)");
+    expect_invalid(f, "[serer]\nport = 1\n", "[serer]: unknown group (did you mean [server]?)");
+    expect_invalid(f, "[media]\nworker = 2\n", "(did you mean media.workers?)");
+    /* far from every name: no guess */
+    assert_int_equal(load(f, "[server]\nzzzzzzzz = 1\n"), -EINVAL);
+    assert_null(strstr(f->err, "did you mean"));
+    /* every key of the example file is known */
+    char path[600];
+    /* CMake compiles with the absolute path: tests/unit/core/test_config.c */
+    snprintf(path, sizeof path, "%s", __FILE__);
+    for (int up = 0; up < 4; up++)
+        *strrchr(path, '/') = '\0';
+    strcat(path, "/telecounter.conf.example");
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    char text[16384] = "", line[512];
+    while (fgets(line, sizeof line, in)) {
+        /* "#key = value" lines are the documented keys: uncomment them */
+        const char *l = line[0] == '#' && line[1] != ' ' && line[1] != '\n' ? line + 1 : line;
+        strncat(text, l, sizeof text - strlen(text) - 1);
+    }
+    fclose(in);
+    int rc = load(f, text);
+    if (rc)
+        fail_msg("telecounter.conf.example uncommented: %s", f->err);
+}
+
+static void every_error_is_reported(void **state)
+{
+    fixture *f = *state;
+    int rc = load(f, "[server]\naddress = nope\nport = 0\nprot = 1\nio_uring = maybe\n"
+                     "[log]\nlevel = loud\n[routing]\nassignment = fifo\ndesks = A\n"
+                     "[bogus]\nx = 1\n[invites]\nkey = abc\n");
+    assert_int_equal(rc, -EINVAL);
+    const char *names[] = {"server.address",  "server.port", "server.prot",
+                           "server.io_uring", "log.level",   "routing.assignment",
+                           "routing.desks",   "[bogus]",     "invites.key"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strstr(f->err, names[i]))
+            fail_msg("%s missing from:\n%s", names[i], f->err);
+    assert_int_equal(err_lines(f), 9);
+    /* a buffer too small for them all: cut, terminated, still -EINVAL */
+    char small[40];
+    memset(small, 'x', sizeof small);
+    assert_int_equal(tc_config_load(&f->cfg, f->path, small, sizeof small), -EINVAL);
+    assert_true(memchr(small, '\0', sizeof small) != NULL);
+}
+
+static void address_must_be_an_ip_literal(void **state)
+{
+    fixture *f = *state;
+    const char *bad[] = {"nope", "localhost", "1.2.3", "256.1.1.1", "::1::", "", "127.0.0.1:80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "[server]\naddress = %s\n", bad[i]);
+        expect_invalid(f, text, "server.address");
+    }
+    const char *good[] = {"127.0.0.1", "0.0.0.0", "::1", "::", "10.203.0.1", "fe80::1"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[128];
+        snprintf(text, sizeof text, "[server]\naddress = %s\n", good[i]);
+        if (load(f, text) != 0)
+            fail_msg("%s: %s", good[i], f->err);
+        assert_string_equal(f->cfg.address, good[i]);
+    }
+}
+
+static void write_file(const char *path)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("x\n", fp);
+    fclose(fp);
+}
+
+/* The files the server needs are checked before it starts, all at once. */
+static void files_on_disk_are_checked(void **state)
+{
+    fixture *f = *state;
+    char dir[] = "/tmp/tc-config-files-XXXXXX", path[256];
+    assert_non_null(mkdtemp(dir));
+    tc_config_defaults(&f->cfg);
+    snprintf(f->cfg.tls_cert, sizeof f->cfg.tls_cert, "%s/cert.pem", dir);
+    snprintf(f->cfg.tls_key, sizeof f->cfg.tls_key, "%s/key.pem", dir);
+    snprintf(f->cfg.web_root, sizeof f->cfg.web_root, "%s/web", dir);
+    snprintf(f->cfg.db_path, sizeof f->cfg.db_path, "%s/var/tc.db", dir);
+    assert_int_equal(tc_config_check_files(&f->cfg, f->err, sizeof f->err), -EINVAL);
+    assert_int_equal(err_lines(f), 4);
+    assert_non_null(strstr(f->err, "server.tls_cert: cannot read"));
+    assert_non_null(strstr(f->err, "server.tls_key: cannot read"));
+    assert_non_null(strstr(f->err, "server.web_root"));
+    assert_non_null(strstr(f->err, "store.path"));
+
+    write_file(f->cfg.tls_cert);
+    write_file(f->cfg.tls_key);
+    snprintf(path, sizeof path, "%s/var", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    write_file(f->cfg.web_root); /* a file where a directory belongs */
+    assert_int_equal(tc_config_check_files(&f->cfg, f->err, sizeof f->err), -EINVAL);
+    assert_int_equal(err_lines(f), 1);
+    assert_non_null(strstr(f->err, "server.web_root: "));
+    assert_non_null(strstr(f->err, "is not a directory"));
+    unlink(f->cfg.web_root);
+    assert_int_equal(mkdir(f->cfg.web_root, 0700), 0);
+    if (tc_config_check_files(&f->cfg, f->err, sizeof f->err) != 0)
+        fail_msg("all present: %s", f->err);
+    snprintf(f->cfg.db_path, sizeof f->cfg.db_path, ":memory:");
+    assert_int_equal(tc_config_check_files(&f->cfg, f->err, sizeof f->err), 0);
+
+    unlink(f->cfg.tls_cert);
+    unlink(f->cfg.tls_key);
+    rmdir(f->cfg.web_root);
+    rmdir(path);
+    rmdir(dir);
 }
 
 static void a_file_sets_every_kind_of_key(void **state)
@@ -293,6 +424,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(a_file_sets_every_kind_of_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_names_are_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_error_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(address_must_be_an_ip_literal, setup, teardown),
+        cmocka_unit_test_setup_teardown(files_on_disk_are_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_numbers_name_the_key, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_choices_name_the_key, setup, teardown),
         cmocka_unit_test_setup_teardown(invite_key_from_file_and_environment, setup, teardown),
