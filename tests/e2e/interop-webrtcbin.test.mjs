@@ -72,22 +72,24 @@ test('webrtcbin customer ↔ Chromium agent: video decoded and audio heard both 
         const res = await waitMediaBothWays({ agent }, { timeoutMs: MEDIA_WAIT_MS });
         const agentReport = describeSide('agent', res.sides.agent);
         // webrtcbin's side: frames decoded since the answer, and the loudest 0.5 s window of
-        // decoded audio from 2 s after the answer on (before that it may be the relay's hold audio).
+        // decoded audio once the agent's video arrives (the agent's leg is up, the relay's hold
+        // audio is over), skipping the first window, which may still hold some of it.
         const answered = peer.find((e) => e.event === 'answered');
-        const since = (e) => e.event === 'stats' && e.t > answered.t + 2;
         const deadline = Date.now() + MEDIA_WAIT_MS;
         let frames = 0;
         let rms = 0;
         let st = null;
         for (;;) {
-            const after = peer.events.filter(since);
-            st = after.at(-1) || null;
+            const stats = peer.events.filter((e) => e.event === 'stats' && e.t > answered.t);
+            st = stats.at(-1) || null;
             frames = st ? st.video_frames - answered.video_frames : 0;
-            rms = Math.max(0, ...after.map((e) => e.audio_rms));
+            const firstVideo = stats.find((e) => e.video_frames > answered.video_frames);
+            const heard = firstVideo ? stats.filter((e) => e.t > firstVideo.t + 0.6) : [];
+            rms = Math.max(0, ...heard.map((e) => e.audio_rms));
             if ((frames >= MIN_FRAMES && rms > MIN_RMS) || peer.exit || Date.now() > deadline) break;
             await sleep(250);
         }
-        const peerReport = `webrtcbin: video frames decoded since the answer ${frames}, loudest decoded audio RMS ${rms} ` +
+        const peerReport = `webrtcbin: video frames decoded since the answer ${frames}, loudest decoded audio RMS once the agent's video came ${rms} ` +
             `(now ${st?.audio_dbfs} dBFS), connection ${st?.connection}, ice ${st?.ice}`;
         const report = `${agentReport}\n${peerReport}\n${peer.tail()}`;
         note(`${agentReport}\n${peerReport}`);

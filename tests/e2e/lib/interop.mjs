@@ -94,15 +94,17 @@ export function mLines(sdp) {
     return out.map((m) => `${m.kind} port ${m.port} ${m.attrs.join(' ')} [${m.codecs.slice(0, 6).join(' ')}]`);
 }
 
-// A side's inbound audio carries sound when its decoded energy (totalAudioEnergy, or the
-// current audioLevel where the browser has no energy counter) grew past `minEnergy` since the
-// first sample that had packets, or its audioLevel is above `minLevel`.
-export function audioHasEnergy(first, last, { minEnergy = 1e-4, minLevel = 0.001 } = {}) {
-    if (!last || !last.audio) return false;
+// A side's inbound audio carries sound when its decoded energy (totalAudioEnergy) grew past
+// `minEnergy` since `base`, or, in a browser without that counter, its audioLevel is above
+// `minLevel`. `base` is the first sample with decoded video from the other side: the other
+// side's leg is up and the relay's hold audio (played to a waiting customer until then) is
+// over, so what is counted is the other side's sound. Firefox's fake microphone is a quiet tone
+// (audioLevel ~0.1, about 0.01 of energy a second); Chromium's beeps are louder.
+export function audioHasEnergy(base, last, { minEnergy = 2e-3, minLevel = 0.001 } = {}) {
+    if (!base || !last || !last.audio) return false;
     const a = last.audio;
     if (typeof a.totalAudioEnergy === 'number') {
-        const base = first && first.audio && typeof first.audio.totalAudioEnergy === 'number' ? first.audio.totalAudioEnergy : 0;
-        if (a.totalAudioEnergy - base > minEnergy) return true;
+        return a.totalAudioEnergy - (base.audio?.totalAudioEnergy ?? 0) > minEnergy;
     }
     return typeof a.audioLevel === 'number' && a.audioLevel > minLevel;
 }
@@ -115,20 +117,19 @@ function videoFlows(first, last) {
 
 // Polls every page in `pages` ({role: page}) until each decodes video (framesDecoded grew by
 // more than 5 after a first non-zero value) and hears audio (audioHasEnergy), or the deadline.
-// Returns {ok, sides: {role: {first, last, video, audio}}}; `first` is the first sample with
-// inbound audio packets (energy is counted from there), `last` the latest sample.
+// Returns {ok, sides: {role: {firstVideo, last, video, audio}}}; `firstVideo` is the first
+// sample with a decoded frame (audio energy is counted from there), `last` the latest sample.
 export async function waitMediaBothWays(pages, { timeoutMs = 30000, intervalMs = 500 } = {}) {
     const sides = {};
-    for (const role of Object.keys(pages)) sides[role] = { first: null, firstVideo: null, last: null, video: false, audio: false };
+    for (const role of Object.keys(pages)) sides[role] = { firstVideo: null, last: null, video: false, audio: false };
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         for (const [role, page] of Object.entries(pages)) {
             const s = sides[role];
             s.last = await mediaSample(page);
-            if (!s.first && s.last?.audio?.packetsReceived > 0) s.first = s.last;
             if (!s.firstVideo && s.last?.video?.framesDecoded > 0) s.firstVideo = s.last;
             s.video = videoFlows(s.firstVideo, s.last);
-            s.audio = audioHasEnergy(s.first, s.last);
+            s.audio = audioHasEnergy(s.firstVideo, s.last);
         }
         const ok = Object.values(sides).every((s) => s.video && s.audio);
         if (ok || Date.now() > deadline) return { ok, sides };
@@ -142,7 +143,7 @@ export function describeSide(role, s) {
     const a = s.last?.audio;
     const lines = [
         `${role}: video ${v ? `framesDecoded ${s.firstVideo?.video?.framesDecoded ?? 0}→${v.framesDecoded}, packets ${v.packetsReceived}, ${v.codec}` : 'no inbound video'}; ` +
-            `audio ${a ? `packets ${a.packetsReceived}, totalAudioEnergy ${s.first?.audio?.totalAudioEnergy}→${a.totalAudioEnergy}, audioLevel ${a.audioLevel}, ${a.codec}` : 'no inbound audio'}; ` +
+            `audio ${a ? `packets ${a.packetsReceived}, totalAudioEnergy ${s.firstVideo?.audio?.totalAudioEnergy ?? '-'}→${a.totalAudioEnergy}, audioLevel ${a.audioLevel}, ${a.codec}` : 'no inbound audio'}; ` +
             `connection ${s.last?.connectionState}`,
     ];
     for (const which of ['local', 'remote']) {

@@ -10,11 +10,12 @@
 import path from 'node:path';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-import { SOURCE_DIR } from './server.mjs';
+import { fileURLToPath } from 'node:url';
 
 export const PYTHON = process.env.TC_PYTHON || '/usr/bin/python3';
-export const SCRIPT = path.join(SOURCE_DIR, 'tools', 'peer', 'webrtcbin_customer.py');
+// The script of this checkout (beside these tests), whatever TC_SOURCE_DIR serves the pages from.
+export const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'tools', 'peer',
+    'webrtcbin_customer.py');
 
 class WebrtcbinCustomer {
     constructor(child) {
