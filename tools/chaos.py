@@ -18,8 +18,9 @@ Customers send no offer, or a tiny fixed SDP (no media is brought up).
 
 The actions and their order are a function of the seed: each step draws the same numbers
 (kind, actor, four parameters) whatever the server answered. What an action then does with
-them depends on what the server said (which ring to accept), and timing varies with the
-clock; no assertion depends on timing luck: timers get slack, and where a deadline is
+them depends on what the server said (which ring to accept; accept, decline, hang up and
+outcome go to an agent that has a ring, a call or after-call work, if one has), and timing
+varies with the clock; no assertion depends on timing luck: timers get slack, and where a deadline is
 passed the driver first makes sure the server's loop ran (two pings 0.6 s apart) before
 calling it a failure. A failure prints the seed, the step and the last 20 actions.
 
@@ -577,6 +578,7 @@ class Chaos:
         self.counts = collections.Counter()
         self.cuts_skipped = 0
         self.spent = collections.Counter()
+        self.max_steps = None
 
     # -- bookkeeping ---------------------------------------------------------- #
 
@@ -1757,7 +1759,7 @@ class Chaos:
     async def run(self):
         t_end = time.time() + self.duration_s
         await self.setup()
-        while time.time() < t_end:
+        while time.time() < t_end and (self.max_steps is None or self.step_no < self.max_steps):
             await self.one_step()
         await self.wind_down()
 
@@ -1785,11 +1787,13 @@ def log_tail(path, lines=60):
     return text[-lines:]
 
 
-def run_once(seed, duration_s, target=None, keep=False, out=tchelper.log):
-    """One chaos run against target (default: a server of our own). Returns (ok, summary)."""
+def run_once(seed, duration_s, target=None, keep=False, out=tchelper.log, max_steps=None):
+    """One chaos run against target (default: a server of our own), for duration_s seconds
+    or max_steps steps, whichever ends first. Returns (ok, what failed)."""
     target = target or OwnTarget()
     own = isinstance(target, OwnTarget)
     chaos = Chaos(target, seed, duration_s, out)
+    chaos.max_steps = max_steps
     replay = f"tools/chaos.py --seed {seed} --duration {duration_s:g}"
     out(f"chaos: seed {seed}, {duration_s:g} s (replay: {replay})")
     ok, why = True, ""
@@ -1813,7 +1817,7 @@ def run_once(seed, duration_s, target=None, keep=False, out=tchelper.log):
         out(f"chaos: PASS seed {seed}: {chaos.summary()}")
     else:
         out(f"chaos: FAIL seed {seed} at step {chaos.step_no}: {why}")
-        out(f"chaos: replay with: {replay}")
+        out(f"chaos: replay with: {replay} (add --steps {chaos.step_no} to stop there)")
         out("chaos: the last actions:")
         for h in chaos.history:
             out(f"   {h}")
@@ -1839,6 +1843,7 @@ def main():
     ap.add_argument("--seed", type=int, default=None, help="default: a new random seed")
     ap.add_argument("--duration", type=float, default=60, help="seconds of chaos (then the "
                     "wind-down: about the resume window more)")
+    ap.add_argument("--steps", type=int, default=None, help="stop after this many steps")
     ap.add_argument("--url", help="wss://HOST:PORT/ws of a running server (needs --config)")
     ap.add_argument("--config", help="that server's config file")
     ap.add_argument("--log", help="that server's output, scanned for sanitizer reports")
@@ -1853,7 +1858,7 @@ def main():
         target = UrlTarget(args.url, args.config, args.log, args.admin)
     else:
         target = OwnTarget(args.binary, args.admin)
-    ok, _ = run_once(seed, args.duration, target, keep=args.keep)
+    ok, _ = run_once(seed, args.duration, target, keep=args.keep, max_steps=args.steps)
     sys.exit(0 if ok else 1)
 
 

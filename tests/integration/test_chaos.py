@@ -12,9 +12,10 @@ acknowledged write in the database; the live stats agree with the database). The
 connection goes: every session must end within the window, and the server must stop with
 status 0 on SIGTERM. TC_CHAOS_SEED sets the second seed.
 
-The fixed seed found the freed-key fault of issue 11 on main at cf14e15: at step 44 an ops
-account's third login did not replace its second connection (the accounts table was still
-keyed by the freed first connection).
+Before the fix of the freed-key fault of issue 11 (main at cf14e15, ASan build), the fixed
+seed failed at step 40: the stats showed an agent ringing whose connection was never told
+(the ring was looked up under the freed key of its earlier connection); seed 7 failed at
+step 45 with a ghost session still open 10 s after its customer's last connection went.
 """
 
 import os
