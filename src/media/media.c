@@ -425,13 +425,16 @@ static void note_video(tc_media_session *s, tc_media_side side, const tc_leg_par
 }
 
 /* Once both legs are answered: tell both sides when the call turns audio-only
- * (and when video comes back), after the offer's reply has gone. */
-static void check_call_video(tc_media *m, tc_media_session *s)
+ * (and when video comes back), after the offer's reply has gone. A new peer
+ * connection (a reload, a second tab) in an audio-only call is told again: its
+ * page has not heard it. */
+static void check_call_video(tc_media *m, tc_media_session *s, leg_msg_kind kind)
 {
     if (!s->has_leg[TC_SIDE_CUSTOMER] || !s->has_leg[TC_SIDE_AGENT])
         return;
     bool video = s->leg_video[TC_SIDE_CUSTOMER] && s->leg_video[TC_SIDE_AGENT];
-    if (!video == s->told_audio_only)
+    bool repeat = kind == MSG_CREATE && !video;
+    if (!video == s->told_audio_only && !repeat)
         return; /* nothing new to tell */
     s->told_audio_only = !video;
     news *n = new_news(&m->shared, s->id, TC_SIDE_CUSTOMER);
@@ -478,8 +481,9 @@ int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const ch
     if (video)
         *video = s->leg_video[side];
     s->has_leg[side] = true;
-    post(m, s, msg);
-    check_call_video(m, s);
+    leg_msg_kind kind = msg->kind;
+    post(m, s, msg); /* the worker owns msg from here */
+    check_call_video(m, s, kind);
     return 0;
 }
 

@@ -16,6 +16,9 @@ chosen through TC_PEER_* environment variables (tools/peer/peer.h):
     The answer repeats the relay's first ufrag and pwd, the relay logs no ICE restart
     and keeps the DTLS session, and media keeps flowing both ways after the answer
     (the peer, like a browser, keeps the credentials of the first answer).
+(c) a reload in an audio-only call: the H.264-only customer of (a) vanishes mid-call and a
+    new peer resumes with the token and a fresh offer: the new page is told `call.media`
+    `video: false` again (the first page was told, not this one).
 
 Traffic goes only to 127.0.0.1 (`media.loopback = true`; the peers gather on 127.0.0.1).
 """
@@ -90,7 +93,7 @@ async def setup():
     srv = suite.server(config={"media": {"workers": 1, "loopback": "true", "grace_s": 15},
                                "routing": {"ring_timeout_s": 10, "after_call_work_s": 2,
                                            "resume_window_s": 30}}, name="negotiation")
-    for name in ("codecagent", "reofferagent"):
+    for name in ("codecagent", "reofferagent", "reloadagent"):
         srv.add_account(name)
     srv.start()
     state["srv"] = srv
@@ -164,6 +167,46 @@ async def reoffer_is_not_an_ice_restart():
                 "after the re-offer the agent keeps receiving the customer's audio and video", m)
     suite.check(a["end_reason"] == "completed" and c["end_reason"] == "completed",
                 "the call ended with the hangup (completed)", (c["end_reason"], a["end_reason"]))
+
+
+
+@suite.test
+async def reload_in_audio_only_call():
+    """(c) the H.264-only customer reloads mid-call: the new page hears call.media again"""
+    srv = state["srv"]
+    h264 = {"TC_PEER_VIDEO_CODEC": "H264"}
+    first = asyncio.ensure_future(run_peer(customer_args(srv, 30),
+                                           env={"TC_PEER_VANISH_AT_MS": "3000", **h264}))
+    await asyncio.sleep(AGENT_DELAY_S)
+    agent = asyncio.ensure_future(run_peer(agent_args(srv, "reloadagent", 12),
+                                           stdin=PASSWORD + "\n"))
+    c1_code, c1, c1_err = await first
+    tchelper.log(f"first customer: {summary(c1)}")
+    token = (c1 or {}).get("token", "")
+    suite.check(bool(c1 and c1["ok"] and token and c1["answered"]),
+                "the first customer was answered and vanished", (c1_code, tail(c1_err)))
+    if not token:
+        await agent
+        return
+    await asyncio.sleep(0.5)  # the page reloads
+    c2_code, c2, c2_err = await run_peer(customer_args(srv, 5),
+                                         env={"TC_PEER_RESUME_TOKEN": token, **h264})
+    a_code, a, a_err = await agent
+    tchelper.log(f"second customer: {summary(c2)}")
+    tchelper.log(f"agent: {summary(a)}")
+    suite.check(c2 is not None and a is not None, "both peers report",
+                f"customer exit {c2_code}: {tail(c2_err)}\nagent exit {a_code}: {tail(a_err)}")
+    if not (c2 and a):
+        return
+    told = "video=false:no_common_video_codec"
+    suite.check(c1["call_media"] == told, "the first page was told the call is audio-only",
+                c1["call_media"])
+    suite.check(c2["session_id"] == c1["session_id"] and c2["answered"],
+                "the new peer resumed the same, answered session",
+                (c1["session_id"], c2["session_id"], c2["answered"]))
+    suite.check(c2["call_media"] == told, "the new page was told the call is audio-only",
+                c2["call_media"])
+    suite.check(hears(c2, 660), "the new customer hears the agent (660 Hz)", c2["audio"])
 
 
 if __name__ == "__main__":
