@@ -42,6 +42,9 @@ typedef struct tc_config {
     int resume_window_s;
     int max_offers; /* rings a customer may miss before the session ends missed; 0 = no limit */
     int max_wait_s; /* queued this long, the session ends missed; 0 = no limit */
+    int login_failures; /* failed logins per address in login_window_s (an account: twice) */
+    int login_window_s;
+    int login_queue; /* password checks waiting at most, for untrusted tries */
     int wait_estimate_default_s; /* used until a desk has handle times */
     /* [invites] */
     int invite_validity_s;
@@ -79,20 +82,9 @@ void tc_config_defaults(tc_config *cfg);
 
 /*
  * Reads path (NULL = defaults only) over the defaults, then the environment.
- * On failure returns -EINVAL and writes every error into err, one line each
- * ("group.key: why"), joined with '\n'. Unknown groups and keys are errors
- * (with a "did you mean" for near misses); server.address must be an IP literal.
- * A file that cannot be read or parsed gives -EBADMSG (err names the file).
+ * On failure returns a negative errno and writes a one-line reason into err.
  */
 int tc_config_load(tc_config *cfg, const char *path, char *err, size_t err_len);
-
-/*
- * Checks what a loaded configuration names on disk: server.tls_cert and
- * server.tls_key readable files, server.web_root a readable directory, the
- * folder of store.path existing. Errors as tc_config_load (every one, a line
- * each); -EINVAL if any. The server checks these at --check-config and at start.
- */
-int tc_config_check_files(const tc_config *cfg, char *err, size_t err_len);
 
 /* Index of desk in cfg->desks, or -1. */
 int tc_config_desk_index(const tc_config *cfg, const char *desk);

@@ -381,9 +381,12 @@ void tc_router_tick(tc_router *r, int64_t now)
     tc_presence_tick(r, now);
     tc_agent_tick(r, now);
     tc_invites_tick(r, now);
-    /* estimates drift as calls run long: re-estimate, push what moved */
-    for (int d = 0; d < r->cfg->desk_count; d++)
-        tc_queue_refresh(r, d, now);
+    /* estimates drift as calls run long: re-estimate once a second, push what moved */
+    if (now - r->estimated_at >= 1000) {
+        r->estimated_at = now;
+        for (int d = 0; d < r->cfg->desk_count; d++)
+            tc_queue_refresh(r, d, now);
+    }
 }
 
 /* Queued sessions end first: ending a ringing one frees its agent, who must not

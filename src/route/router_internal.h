@@ -73,6 +73,7 @@ struct tc_router {
     GHashTable *sessions; /* int64 id -> tc_session* (owned) */
     GHashTable *tokens;   /* token (owned copy) -> tc_session* */
     GHashTable *agents;   /* int64 id -> tc_agent* (owned) */
+    int64_t estimated_at; /* last re-estimate of every queue (tc_router_tick) */
     GHashTable *failures; /* client address -> tc_addr_failures* (owned) */
     tc_desk desks[TC_MAX_DESKS];
 };

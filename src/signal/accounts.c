@@ -21,9 +21,23 @@ typedef struct login_job {
     json_t *req_id;
     tc_account account;
     bool found;
+    bool trusted;  /* the account logged in from this address before: checked first */
+    uint64_t seq;  /* arrival order among equals */
+    char addr[64]; /* the client's, for the login guard */
     char password[1025];
     bool ok;
 } login_job;
+
+/* The KDF pool's order: trusted tries first, then by arrival. */
+gint tc_login_job_order(gconstpointer a, gconstpointer b, gpointer user);
+gint tc_login_job_order(gconstpointer a, gconstpointer b, gpointer user)
+{
+    (void)user;
+    const login_job *x = a, *y = b;
+    if (x->trusted != y->trusted)
+        return x->trusted ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
 
 /* Worker thread: only the job's own memory is touched here. */
 void tc_login_check(gpointer data, gpointer user);
@@ -172,6 +186,13 @@ static void login_succeeded(tc_conn *c, login_job *job)
 static gboolean login_done(gpointer data)
 {
     login_job *job = data;
+    tc_server *srv = job->srv;
+    int64_t account_id = job->found ? job->account.id : 0;
+    srv->kdf_pending--;
+    if (job->ok)
+        tc_login_guard_succeeded(srv->logins, job->addr, account_id, tc_server_now());
+    else
+        tc_login_guard_failed(srv->logins, job->addr, account_id, tc_server_now());
     tc_conn *c = tc_conn_by_id(job->srv, job->conn_id);
     if (c) {
         c->login_pending = false;
@@ -188,23 +209,53 @@ static gboolean login_done(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static void refuse_login(tc_conn *c, tc_request *req, const char *message, int retry_after_s)
+{
+    tc_info("login: throttled from %s (retry after %d s)", c->addr, retry_after_s);
+    tc_conn_reply(c, tc_protocol_error_text(req->id, "throttled", message,
+                                            json_pack("{s:i}", "retry_after_s", retry_after_s)));
+}
+
 void tc_handle_login(tc_conn *c, tc_request *req)
 {
+    tc_server *srv = c->srv;
     if (c->login_pending) {
         tc_conn_error(c, req->id, "bad_state", "a login is already being checked");
         return;
     }
+    tc_account account;
+    const char *username = tc_request_str(req, "username", "");
+    bool found = tc_store_account_get(srv->store, username, &account) == 0;
+    int64_t now = tc_server_now(), account_id = found ? account.id : 0;
+    int retry_after_s = 0;
+    if (tc_login_guard_check(srv->logins, c->addr, account_id, now, &retry_after_s) != 0) {
+        sodium_memzero(&account, sizeof account);
+        refuse_login(c, req, "too many failed logins; try again later", retry_after_s);
+        return;
+    }
+    bool trusted = tc_login_guard_trusted(srv->logins, c->addr, account_id, now);
+    /* Bounded: past login_queue waiting checks, only trusted tries get in. */
+    if (!trusted && srv->kdf_pending >= srv->cfg->login_queue) {
+        sodium_memzero(&account, sizeof account);
+        refuse_login(c, req, "the server is busy checking logins; try again shortly", 1);
+        return;
+    }
     login_job *job = g_new0(login_job, 1);
-    job->srv = c->srv;
+    job->srv = srv;
     job->conn_id = c->id;
     job->req_id = json_incref(req->id);
-    const char *username = tc_request_str(req, "username", "");
-    job->found = tc_store_account_get(c->srv->store, username, &job->account) == 0;
+    job->found = found;
+    job->account = account;
+    sodium_memzero(&account, sizeof account);
     if (!job->found)
         snprintf(job->account.username, sizeof job->account.username, "%s", username);
+    job->trusted = trusted;
+    job->seq = ++srv->kdf_seq;
+    snprintf(job->addr, sizeof job->addr, "%s", c->addr);
     snprintf(job->password, sizeof job->password, "%s", tc_request_str(req, "password", ""));
     c->login_pending = true;
-    g_thread_pool_push(c->srv->kdf_pool, job, NULL);
+    srv->kdf_pending++;
+    g_thread_pool_push(srv->kdf_pool, job, NULL);
 }
 
 void tc_handle_logout(tc_conn *c, tc_request *req)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 void tc_login_check(gpointer data, gpointer user); /* accounts.c, on the KDF thread */
+gint tc_login_job_order(gconstpointer a, gconstpointer b, gpointer user); /* accounts.c */
 
 int64_t tc_server_now(void)
 {
@@ -167,6 +168,7 @@ static gboolean on_history_tick(gpointer data)
 {
     tc_server *srv = data;
     tc_stats_history_sample(&srv->history, srv->router, tc_server_now());
+    tc_login_guard_prune(srv->logins, tc_server_now());
     return G_SOURCE_CONTINUE;
 }
 
@@ -249,6 +251,9 @@ tc_server *tc_server_create(const tc_config *cfg, tc_store *store, GMainLoop *lo
     srv->media_stats = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     srv->auth_tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     srv->kdf_pool = g_thread_pool_new(tc_login_check, srv, 2, FALSE, NULL);
+    g_thread_pool_set_sort_function(srv->kdf_pool, tc_login_job_order, NULL);
+    srv->logins = tc_login_guard_create(&(tc_login_limits){
+        .max_failures = cfg->login_failures, .window_s = cfg->login_window_s, .trust_days = 30});
     tc_media_events media_events = tc_media_events_for(srv);
     srv->media = tc_media_create(cfg, &media_events);
     if (!srv->media) {
@@ -316,6 +321,7 @@ void tc_server_destroy(tc_server *srv)
     log_sends(srv->sends);
     tc_send_batch_destroy(srv->sends); /* after lws: its SSLs hold the BIOs */
     g_thread_pool_free(srv->kdf_pool, FALSE, TRUE);
+    tc_login_guard_destroy(srv->logins);
     tc_router_destroy(srv->router);
     g_hash_table_destroy(srv->conns);
     g_hash_table_destroy(srv->customers);

@@ -17,6 +17,8 @@
 #include "telecounter/server.h"
 #include "telecounter/stats.h"
 
+#include "login_guard.h"
+
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 
@@ -81,6 +83,9 @@ struct tc_server {
     GHashTable *media_stats; /* int64 session id -> tc_leg_stats[2] (owned), latest */
     GHashTable *auth_tokens; /* token -> tc_auth_token* (owned) */
     GThreadPool *kdf_pool;
+    int kdf_pending;        /* logins queued or being checked */
+    uint64_t kdf_seq;       /* arrival order of logins */
+    tc_login_guard *logins; /* failed-login throttle (login_guard.h) */
     uint64_t next_conn_id;
     bool queues_dirty;
     GArray *to_flush;     /* uint64 ids of connections with output to write */
