@@ -397,6 +397,13 @@ static void test_write_candidate(void **state)
     assert_string_equal(out, in);
     assert_int_equal(tc_sdp_write_candidate(&c, out, 20), -ENOSPC);
     assert_int_equal(tc_sdp_write_candidate(&c, out, 0), -ENOSPC);
+    /* corpus/sdp/crash-udp-tcptype: a tcptype on a UDP candidate is parsed
+     * as written, and not written back (RFC 6544: TCP only) */
+    in = "candidate:3 1 udp 2122063615 192.0.2.1 9 typ host tcptype active";
+    assert_int_equal(tc_sdp_parse_candidate(in, strlen(in), &c), 0);
+    assert_int_equal(c.tcptype, TC_SDP_TCP_ACTIVE);
+    assert_true(tc_sdp_write_candidate(&c, out, sizeof out) > 0);
+    assert_string_equal(out, "candidate:3 1 udp 2122063615 192.0.2.1 9 typ host");
 }
 
 /* JSEP 5.3.2: the answer to a re-offer keeps the o= id and has the next
