@@ -82,9 +82,20 @@ void tc_config_defaults(tc_config *cfg);
 
 /*
  * Reads path (NULL = defaults only) over the defaults, then the environment.
- * On failure returns a negative errno and writes a one-line reason into err.
+ * On failure returns -EINVAL and writes every error into err, one line each
+ * ("group.key: why"), joined with '\n'. Unknown groups and keys are errors
+ * (with a "did you mean" for near misses); server.address must be an IP literal.
+ * A file that cannot be read or parsed gives -EBADMSG (err names the file).
  */
 int tc_config_load(tc_config *cfg, const char *path, char *err, size_t err_len);
+
+/*
+ * Checks what a loaded configuration names on disk: server.tls_cert and
+ * server.tls_key readable files, server.web_root a readable directory, the
+ * folder of store.path existing. Errors as tc_config_load (every one, a line
+ * each); -EINVAL if any. The server checks these at --check-config and at start.
+ */
+int tc_config_check_files(const tc_config *cfg, char *err, size_t err_len);
 
 /* Index of desk in cfg->desks, or -1. */
 int tc_config_desk_index(const tc_config *cfg, const char *desk);

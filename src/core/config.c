@@ -2,19 +2,56 @@
 
 #include "telecounter/log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src);
 }
 
+/* Every error of a file is reported, not only the first: one line each, joined
+ * with '\n' into the caller's buffer (lines that do not fit are counted but
+ * dropped). */
+typedef struct errs {
+    char *buf;
+    size_t cap, used;
+    int count;
+} errs;
+
+static void errs_init(errs *e, char *buf, size_t cap)
+{
+    *e = (errs){.buf = buf, .cap = cap};
+    if (cap)
+        buf[0] = '\0';
+}
+
+__attribute__((format(printf, 2, 3))) static void add_err(errs *e, const char *fmt, ...)
+{
+    e->count++;
+    if (e->used + 1 >= e->cap)
+        return;
+    if (e->used > 0)
+        e->buf[e->used++] = '\n';
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->buf + e->used, e->cap - e->used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        e->used += (size_t)n < e->cap - e->used ? (size_t)n : e->cap - e->used - 1;
+    e->buf[e->used] = '\0';
+}
+
 /* Splits a comma-separated desk list into cfg->desks; -EINVAL on a bad name. */
-static int set_desks(tc_config *cfg, const char *list, char *err, size_t err_len)
+static int set_desks(tc_config *cfg, const char *list, errs *e)
 {
     gchar **parts = g_strsplit(list, ",", -1);
     int n = 0, rc = 0;
@@ -27,8 +64,8 @@ static int set_desks(tc_config *cfg, const char *list, char *err, size_t err_len
         for (size_t i = 0; ok && i < len; i++)
             ok = g_ascii_islower((*p)[i]) || g_ascii_isdigit((*p)[i]) || (*p)[i] == '_';
         if (!ok) {
-            snprintf(err, err_len, "routing.desks: bad desk name '%s' (a-z, 0-9, _; at most %d)",
-                     *p, TC_MAX_DESKS);
+            add_err(e, "routing.desks: bad desk name '%s' (a-z, 0-9, _; at most %d)", *p,
+                    TC_MAX_DESKS);
             rc = -EINVAL;
             break;
         }
@@ -36,7 +73,7 @@ static int set_desks(tc_config *cfg, const char *list, char *err, size_t err_len
     }
     g_strfreev(parts);
     if (rc == 0 && n == 0) {
-        snprintf(err, err_len, "routing.desks: no desk configured");
+        add_err(e, "routing.desks: no desk configured");
         rc = -EINVAL;
     }
     if (rc == 0)
@@ -55,8 +92,9 @@ void tc_config_defaults(tc_config *cfg)
     copy(cfg->web_root, sizeof cfg->web_root, "web");
     cfg->log_level = TC_LOG_INFO;
     copy(cfg->db_path, sizeof cfg->db_path, "var/telecounter.db");
-    char err[128];
-    set_desks(cfg, "id_check,broadband,urgent_sim", err, sizeof err);
+    errs none;
+    errs_init(&none, NULL, 0);
+    set_desks(cfg, "id_check,broadband,urgent_sim", &none);
     cfg->assignment = TC_ASSIGN_LONGEST_IDLE;
     cfg->ring_timeout_s = 20;
     cfg->after_call_work_s = 60;
@@ -172,7 +210,7 @@ static const bool_key bool_keys[] = {
     BOOL_KEY("media", "hold_audio", media_hold_audio),
 };
 
-static int read_bools(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
+static void read_bools(tc_config *cfg, GKeyFile *kf, errs *e)
 {
     for (size_t i = 0; i < sizeof bool_keys / sizeof bool_keys[0]; i++) {
         const bool_key *k = &bool_keys[i];
@@ -181,16 +219,15 @@ static int read_bools(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
         GError *gerr = NULL;
         gboolean v = g_key_file_get_boolean(kf, k->group, k->key, &gerr);
         if (gerr) {
-            snprintf(err, err_len, "%s.%s: expected true or false", k->group, k->key);
+            add_err(e, "%s.%s: expected true or false", k->group, k->key);
             g_clear_error(&gerr);
-            return -EINVAL;
+            continue;
         }
         *(bool *)((char *)cfg + k->offset) = v;
     }
-    return 0;
 }
 
-static int read_ints(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
+static void read_ints(tc_config *cfg, GKeyFile *kf, errs *e)
 {
     for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {
         const int_key *k = &int_keys[i];
@@ -199,17 +236,16 @@ static int read_ints(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
         GError *gerr = NULL;
         gint v = g_key_file_get_integer(kf, k->group, k->key, &gerr);
         if (gerr || v < k->min || v > k->max) {
-            snprintf(err, err_len, "%s.%s: expected a whole number from %d to %d", k->group, k->key,
-                     k->min, k->max);
+            add_err(e, "%s.%s: expected a whole number from %d to %d", k->group, k->key, k->min,
+                    k->max);
             g_clear_error(&gerr);
-            return -EINVAL;
+            continue;
         }
         *(int *)((char *)cfg + k->offset) = v;
     }
-    return 0;
 }
 
-static int read_strings(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
+static void read_strings(tc_config *cfg, GKeyFile *kf, errs *e)
 {
     for (size_t i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++) {
         const str_key *k = &str_keys[i];
@@ -218,113 +254,239 @@ static int read_strings(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
             continue;
         g_strstrip(v);
         size_t len = strlen(v);
-        if (len >= k->cap) {
-            snprintf(err, err_len, "%s.%s: longer than %zu characters", k->group, k->key,
-                     k->cap - 1);
-            g_free(v);
-            return -EINVAL;
-        }
-        memcpy((char *)cfg + k->offset, v, len + 1);
+        if (len >= k->cap)
+            add_err(e, "%s.%s: longer than %zu characters", k->group, k->key, k->cap - 1);
+        else
+            memcpy((char *)cfg + k->offset, v, len + 1);
         g_free(v);
     }
-    return 0;
 }
 
 /* The enumerations and lists: log.level, routing.desks, routing.assignment. */
-static int read_choices(tc_config *cfg, GKeyFile *kf, char *err, size_t err_len)
+static void read_choices(tc_config *cfg, GKeyFile *kf, errs *e)
 {
-    int rc = 0;
     gchar *v = g_key_file_get_string(kf, "log", "level", NULL);
     if (v) {
         tc_log_level level;
         if (tc_log_level_parse(g_strstrip(v), &level) == 0)
             cfg->log_level = level;
-        else {
-            snprintf(err, err_len, "log.level: expected error, warn, info or debug");
-            rc = -EINVAL;
-        }
+        else
+            add_err(e, "log.level: expected error, warn, info or debug");
         g_free(v);
     }
-    v = rc ? NULL : g_key_file_get_string(kf, "routing", "desks", NULL);
+    v = g_key_file_get_string(kf, "routing", "desks", NULL);
     if (v) {
-        rc = set_desks(cfg, v, err, err_len);
+        set_desks(cfg, v, e);
         g_free(v);
     }
-    v = rc ? NULL : g_key_file_get_string(kf, "routing", "assignment", NULL);
+    v = g_key_file_get_string(kf, "routing", "assignment", NULL);
     if (v) {
         g_strstrip(v);
         if (strcmp(v, "longest_idle") == 0)
             cfg->assignment = TC_ASSIGN_LONGEST_IDLE;
         else if (strcmp(v, "random") == 0)
             cfg->assignment = TC_ASSIGN_RANDOM;
-        else {
-            snprintf(err, err_len, "routing.assignment: expected longest_idle or random");
-            rc = -EINVAL;
-        }
+        else
+            add_err(e, "routing.assignment: expected longest_idle or random");
         g_free(v);
     }
-    return rc;
 }
 
-static int check(const tc_config *cfg, char *err, size_t err_len)
+/* Keys read outside the three tables above (by read_choices). A key added to
+ * none of these lists is reported as unknown: add every new key to one. */
+static const struct {
+    const char *group, *key;
+} other_keys[] = {{"log", "level"}, {"routing", "desks"}, {"routing", "assignment"}};
+
+/* Calls fn for each known group.key until it returns true. */
+static bool each_known_key(bool (*fn)(void *user, const char *group, const char *key), void *user)
 {
-    if (cfg->media_port_min > cfg->media_port_max) {
-        snprintf(err, err_len, "media.port_min is above media.port_max");
-        return -EINVAL;
-    }
-    if (cfg->invite_validity_s > cfg->invite_max_validity_s) {
-        snprintf(err, err_len, "invites.validity_s is above invites.max_validity_s");
-        return -EINVAL;
-    }
-    size_t key_len = strlen(cfg->invite_key_hex);
-    if (key_len != 0 && key_len != 64) {
-        snprintf(err, err_len, "invites.key (or TC_INVITE_KEY): expected 64 hex characters");
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < key_len; i++) {
-        if (!g_ascii_isxdigit(cfg->invite_key_hex[i])) {
-            snprintf(err, err_len, "invites.key (or TC_INVITE_KEY): expected 64 hex characters");
-            return -EINVAL;
+    for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
+        if (fn(user, int_keys[i].group, int_keys[i].key))
+            return true;
+    for (size_t i = 0; i < sizeof str_keys / sizeof str_keys[0]; i++)
+        if (fn(user, str_keys[i].group, str_keys[i].key))
+            return true;
+    for (size_t i = 0; i < sizeof bool_keys / sizeof bool_keys[0]; i++)
+        if (fn(user, bool_keys[i].group, bool_keys[i].key))
+            return true;
+    for (size_t i = 0; i < sizeof other_keys / sizeof other_keys[0]; i++)
+        if (fn(user, other_keys[i].group, other_keys[i].key))
+            return true;
+    return false;
+}
+
+/* Edit distance with transpositions (optimal string alignment), for "did you
+ * mean"; names longer than 63 characters are simply "far". */
+static int distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63)
+        return 99;
+    int d[64][64];
+    for (size_t i = 0; i <= n; i++)
+        for (size_t j = 0; j <= m; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int cost = a[i - 1] != b[j - 1];
+            int v = MIN(MIN(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                v = MIN(v, d[i - 2][j - 2] + 1);
+            d[i][j] = v;
         }
+    return d[n][m];
+}
+
+typedef struct lookup {
+    const char *group, *key; /* key NULL: looking for a group */
+    bool found;
+    int best;
+    char hint[96];
+} lookup;
+
+static bool match_key(void *user, const char *group, const char *key)
+{
+    lookup *l = user;
+    if (!l->key) {
+        if (strcmp(group, l->group) == 0)
+            return l->found = true;
+        int dist = distance(l->group, group);
+        if (dist < l->best) {
+            l->best = dist;
+            snprintf(l->hint, sizeof l->hint, "[%s]", group);
+        }
+        return false;
     }
-    return 0;
+    if (strcmp(group, l->group) == 0 && strcmp(key, l->key) == 0)
+        return l->found = true;
+    /* A right key in the wrong group is a near miss too. */
+    int dist = distance(l->key, key) + (strcmp(group, l->group) != 0);
+    if (dist < l->best) {
+        l->best = dist;
+        snprintf(l->hint, sizeof l->hint, "%s.%s", group, key);
+    }
+    return false;
+}
+
+/* Unknown groups and keys are errors: a misspelt key would otherwise leave its
+ * default in force without a word. */
+static void check_names(GKeyFile *kf, errs *e)
+{
+    gchar **groups = g_key_file_get_groups(kf, NULL);
+    for (gchar **g = groups; *g; g++) {
+        lookup l = {.group = *g, .best = 3};
+        if (!each_known_key(match_key, &l)) {
+            add_err(e, "[%s]: unknown group%s%s%s", *g, l.hint[0] ? " (did you mean " : "", l.hint,
+                    l.hint[0] ? "?)" : "");
+            continue;
+        }
+        gchar **keys = g_key_file_get_keys(kf, *g, NULL, NULL);
+        for (gchar **k = keys; k && *k; k++) {
+            l = (lookup){.group = *g, .key = *k, .best = 3};
+            if (!each_known_key(match_key, &l))
+                add_err(e, "%s.%s: unknown key%s%s%s", *g, *k, l.hint[0] ? " (did you mean " : "",
+                        l.hint, l.hint[0] ? "?)" : "");
+        }
+        g_strfreev(keys);
+    }
+    g_strfreev(groups);
+}
+
+static bool is_ip_literal(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static void check(const tc_config *cfg, errs *e)
+{
+    if (!is_ip_literal(cfg->address))
+        add_err(e, "server.address: '%s' is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)",
+                cfg->address);
+    if (cfg->media_port_min > cfg->media_port_max)
+        add_err(e, "media.port_min is above media.port_max");
+    if (cfg->invite_validity_s > cfg->invite_max_validity_s)
+        add_err(e, "invites.validity_s is above invites.max_validity_s");
+    size_t key_len = strlen(cfg->invite_key_hex);
+    bool key_ok = key_len == 0 || key_len == 64;
+    for (size_t i = 0; key_ok && i < key_len; i++)
+        key_ok = g_ascii_isxdigit(cfg->invite_key_hex[i]);
+    if (!key_ok)
+        add_err(e, "invites.key (or TC_INVITE_KEY): expected 64 hex characters");
 }
 
 int tc_config_load(tc_config *cfg, const char *path, char *err, size_t err_len)
 {
     tc_config_defaults(cfg);
-    err[0] = '\0';
-    int rc = 0;
+    errs e;
+    errs_init(&e, err, err_len);
     if (path) {
         GKeyFile *kf = g_key_file_new();
         GError *gerr = NULL;
         if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &gerr)) {
-            snprintf(err, err_len, "%s: %s", path, gerr->message);
+            add_err(&e, "%s: %s", path, gerr->message);
             g_error_free(gerr);
             g_key_file_free(kf);
-            return -EINVAL;
+            return -EBADMSG;
         }
-        rc = read_ints(cfg, kf, err, err_len);
-        if (rc == 0)
-            rc = read_strings(cfg, kf, err, err_len);
-        if (rc == 0)
-            rc = read_bools(cfg, kf, err, err_len);
-        if (rc == 0)
-            rc = read_choices(cfg, kf, err, err_len);
+        check_names(kf, &e);
+        read_ints(cfg, kf, &e);
+        read_strings(cfg, kf, &e);
+        read_bools(cfg, kf, &e);
+        read_choices(cfg, kf, &e);
         g_key_file_free(kf);
-        if (rc)
-            return rc;
     }
     const char *key = getenv("TC_INVITE_KEY");
     if (key && *key) {
         /* Never cut a secret to fit: a wrong length is a wrong key. */
-        if (strlen(key) != 64) {
-            snprintf(err, err_len, "TC_INVITE_KEY: expected 64 hex characters");
-            return -EINVAL;
-        }
-        memcpy(cfg->invite_key_hex, key, 65);
+        if (strlen(key) != 64)
+            add_err(&e, "TC_INVITE_KEY: expected 64 hex characters");
+        else
+            memcpy(cfg->invite_key_hex, key, 65);
     }
-    return check(cfg, err, err_len);
+    check(cfg, &e);
+    return e.count ? -EINVAL : 0;
+}
+
+/* One named file the server must be able to read. */
+static void check_readable(errs *e, const char *name, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        add_err(e, "%s: cannot read '%s': %s", name, path, strerror(errno));
+    else if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+        add_err(e, "%s: '%s' is not a file", name, path);
+    if (fd >= 0)
+        close(fd);
+}
+
+static void check_directory(errs *e, const char *name, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        add_err(e, "%s: directory '%s': %s", name, path, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        add_err(e, "%s: '%s' is not a directory", name, path);
+    else if (access(path, R_OK | X_OK) != 0)
+        add_err(e, "%s: cannot read directory '%s': %s", name, path, strerror(errno));
+}
+
+int tc_config_check_files(const tc_config *cfg, char *err, size_t err_len)
+{
+    errs e;
+    errs_init(&e, err, err_len);
+    check_readable(&e, "server.tls_cert", cfg->tls_cert);
+    check_readable(&e, "server.tls_key", cfg->tls_key);
+    check_directory(&e, "server.web_root", cfg->web_root);
+    if (cfg->db_path[0] && strcmp(cfg->db_path, ":memory:") != 0) {
+        gchar *dir = g_path_get_dirname(cfg->db_path);
+        check_directory(&e, "store.path", dir);
+        g_free(dir);
+    }
+    return e.count ? -EINVAL : 0;
 }
 
 int tc_config_desk_index(const tc_config *cfg, const char *desk)
