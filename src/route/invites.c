@@ -1,10 +1,16 @@
 /*
  * invites.c: issuing and redeeming invite codes, and the two lockouts.
  *
- * Every failure looks the same to the customer (-ENOENT). A wrong guess whose
- * locator names a live code counts against that code (burned after
- * invites.max_attempts); every failure counts against the client address
- * (throttled after invites.address_failures within invites.address_window_s).
+ * Every failure looks the same to the customer (-ENOENT), and costs the same:
+ * nothing is written to the store on a failure, so a wrong secret behind a live
+ * locator answers as fast as an unknown locator (issue 12: the failure-count write
+ * made live locators visible by timing). Anonymous guessing never destroys a
+ * customer's code: wrong guesses at a live code are counted in memory and, at
+ * invites.max_attempts, reported once to ops (log and audit, from the tick, off
+ * the reply's path); the code stays valid. What protects a code is its 40-bit
+ * secret, its short life and the per-address throttle (after
+ * invites.address_failures within invites.address_window_s); docs/protocol.md
+ * ("Invite codes") has the arithmetic.
  * Redemption is a single conditional UPDATE in the store, so of two customers
  * redeeming one code exactly one wins.
  */
@@ -59,8 +65,50 @@ static void count_failure(tc_router *r, const char *addr, int64_t now)
         f->count++;
 }
 
+/* Wrong guesses at one live code, in memory: for ops, never against the code. */
+typedef struct tc_code_guesses {
+    int count;
+    int64_t first_at;
+    bool reported;
+} tc_code_guesses;
+
+static void count_guess(tc_router *r, int64_t invite_id, int64_t now)
+{
+    tc_code_guesses *g = tc_id_table_get(r->guesses, invite_id);
+    if (!g) {
+        g = g_new0(tc_code_guesses, 1);
+        g->first_at = now;
+        tc_id_table_put(r->guesses, invite_id, g);
+    }
+    g->count++;
+}
+
+/* Reports codes guessed at max_attempts times (once each), forgets old counts. */
+static void report_guesses(tc_router *r, int64_t now)
+{
+    int64_t window_ms = (int64_t)r->cfg->invite_address_window_s * 1000;
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, r->guesses);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        tc_code_guesses *g = value;
+        int64_t id = *(const int64_t *)key;
+        if (!g->reported && g->count >= r->cfg->invite_max_attempts) {
+            g->reported = true;
+            tc_warn("invite %" PRId64 ": %d wrong guesses at it (it stays valid)", id, g->count);
+            char detail[64];
+            snprintf(detail, sizeof detail, "{\"invite_id\":%" PRId64 ",\"guesses\":%d}", id,
+                     g->count);
+            tc_store_audit(r->store, now, 0, 0, "invite_guessed", detail);
+        }
+        if (now - g->first_at > window_ms && g->reported)
+            g_hash_table_iter_remove(&it);
+    }
+}
+
 void tc_invites_tick(tc_router *r, int64_t now)
 {
+    report_guesses(r, now);
     int64_t window_ms = (int64_t)r->cfg->invite_address_window_s * 1000;
     GHashTableIter it;
     gpointer key, value;
@@ -125,12 +173,7 @@ static int check_code(tc_router *r, const char *code, size_t len, int64_t now, t
     if (rc)
         return rc == -ENOENT ? -ENOENT : rc;
     if (!tc_invite_hash_equal(row->code_hash, code_hash)) {
-        int attempts = 0;
-        tc_store_invite_fail(r->store, row->id, &attempts);
-        if (attempts >= r->cfg->invite_max_attempts) {
-            tc_warn("invite %" PRId64 ": burned after %d wrong guesses", row->id, attempts);
-            tc_store_audit(r->store, now, 0, 0, "invite_burned", NULL);
-        }
+        count_guess(r, row->id, now);
         return -ENOENT;
     }
     rc = tc_store_invite_redeem(r->store, row->id, now, r->cfg->invite_max_attempts);

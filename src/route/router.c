@@ -47,6 +47,7 @@ tc_router *tc_router_create(const tc_config *cfg, tc_store *store, const tc_rout
     r->sessions = tc_id_table_create(g_free);
     r->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     r->agents = tc_id_table_create(g_free);
+    r->guesses = tc_id_table_create(g_free);
     r->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tc_addr_failures_free);
     for (int i = 0; i < cfg->desk_count; i++) {
         g_queue_init(&r->desks[i].queue);
@@ -64,6 +65,7 @@ void tc_router_destroy(tc_router *r)
     g_hash_table_destroy(r->tokens);
     g_hash_table_destroy(r->sessions);
     g_hash_table_destroy(r->agents);
+    g_hash_table_destroy(r->guesses);
     g_hash_table_destroy(r->failures);
     sodium_memzero(r->invite_key, sizeof r->invite_key);
     g_free(r);

@@ -74,6 +74,7 @@ struct tc_router {
     GHashTable *tokens;   /* token (owned copy) -> tc_session* */
     GHashTable *agents;   /* int64 id -> tc_agent* (owned) */
     int64_t estimated_at; /* last re-estimate of every queue (tc_router_tick) */
+    GHashTable *guesses;  /* invite id -> wrong guesses (owned), see invites.c */
     GHashTable *failures; /* client address -> tc_addr_failures* (owned) */
     tc_desk desks[TC_MAX_DESKS];
 };

@@ -2,8 +2,8 @@
 """Integration: invite codes (docs/protocol.md, "Invite codes" and "Limits").
 
 Issuing (format, link, validity), redeeming (jumps the desk's queue, case_ref on the
-ring), single use, one error for unknown and used codes, burning a code after
-invites.max_attempts guesses at its locator, throttling an address after
+ring), single use, one error for unknown and used codes, wrong guesses at a code's
+locator that never burn it, throttling an address after
 invites.address_failures failures, a race between two redeemers, and the redemption
 recorded in the export. Expiry itself needs >= 30 s and is left to the unit tests.
 
@@ -136,31 +136,22 @@ async def redeem_jumps_queue():
 
 
 @S.test
-async def burn_after_guesses():
-    """After max_attempts (5) wrong guesses sharing the code's first four characters, the
-    code is burned: the right code fails too, from any address."""
+async def guesses_do_not_burn():
+    """Wrong guesses sharing the code's first four characters, from many addresses, do not
+    destroy the customer's code (issue 12: five burned it): the right code still works."""
     agent = await srv.agent("urgent")
     inv = await issue(agent, "CASE-BURN")
-    guesser = await srv.client(source="127.0.0.2")
     results = []
-    for _ in range(5):
+    for i in range(8):
+        guesser = await srv.client(source=f"127.0.3.{i + 1}")
         r = await guesser.request("customer.redeem", code=code_with_locator(inv["code"]))
         results.append(r.get("code"))
-    S.check(results == ["invalid_code"] * 5, "five wrong guesses -> invalid_code each", results)
-    r = await guesser.request("customer.redeem", code=inv["code"])
-    S.check_error(r, "invalid_code", "then the right code fails too (burned)")
+        await guesser.close()
+    S.check(results == ["invalid_code"] * 8, "eight wrong guesses -> invalid_code each", results)
     other = await srv.client()
     r = await other.request("customer.redeem", code=inv["code"])
-    S.check_error(r, "invalid_code", "the burned code fails from another address as well")
-
-    inv2 = await issue(agent, "CASE-NOBURN")
-    g2 = await srv.client(source="127.0.0.5")
-    for _ in range(4):
-        await g2.request("customer.redeem", code=code_with_locator(inv2["code"]))
-    r = await g2.request("customer.redeem", code=inv2["code"])
-    S.check_reply(r, "customer.redeem", "after only four wrong guesses the right code works")
-    if r.get("type") == "customer.redeem.ok":
-        await g2.request("customer.leave")
+    S.check(r.get("type") == "customer.redeem.ok", "the right code still works", r)
+    await other.request("customer.leave")
 
 
 @S.test
