@@ -7,8 +7,10 @@
  * outgoing stream changes (hold audio, then the agent), so that the receiver
  * sees one continuous stream. An RTX packet (RFC 4588) names the packet it
  * repeats by its original sequence number inside its payload: that number is
- * shifted with the stream it repairs, and the RTX stream's own sequence numbers
- * stay continuous the same way; a new source is asked for a keyframe at once.
+ * shifted with the stream it repairs, as is its timestamp (the original's, which
+ * the receiver gives the packet it rebuilds), and the RTX stream's own sequence
+ * numbers stay continuous the same way; a new source is asked for a keyframe at
+ * once.
  * RTCP: a NACK is served from what we sent when the packet is still kept, and
  * forwarded for the rest (in the current sender's sequence numbers, and only
  * for what that sender sent); PLI, FIR and REMB (capped at
@@ -100,9 +102,10 @@ static bool from_current_source(const tc_relay_stream *s, uint16_t seq)
 
 /* Forwards an RTX packet (RFC 4588) from `from`, which repairs the media it
  * sends on stream src, as RTX of stream j of leg `to`. The original sequence
- * number in its payload is shifted as the packet it names was when we sent it;
- * a packet that does not name one we sent from this source is dropped, as the
- * receiver would take it for another. Padding-only RTX carries no number. */
+ * number in its payload and the timestamp are shifted as the packet it names
+ * was when we sent it; a packet that does not name one we sent from this
+ * source is dropped, as the receiver would take it for another. Padding-only
+ * RTX carries no number. */
 static int send_rtx(tc_leg *to, int j, const tc_relay_stream *src, const tc_rtp_header *h,
                     uint8_t *buf, size_t len)
 {
@@ -118,6 +121,7 @@ static int send_rtx(tc_leg *to, int j, const tc_relay_stream *src, const tc_rtp_
             !from_current_source(dst, ours))
             return 0;
         tc_rtp_set_rtx_osn(buf, len, h, ours);
+        tc_rtp_set_ts(buf, len, h->ts + dst->ts_offset);
     }
     if (!dst->rtx_started) {
         dst->rtx_started = true;

@@ -233,6 +233,34 @@ static void rtx_osn_follows_the_shift(void **state)
     cleanup_call(&k);
 }
 
+/* The receiver rebuilds the original from an RTX packet with the RTX's
+ * timestamp: it gets the same shift as the original's. */
+static void rtx_timestamp_follows_the_shift(void **state)
+{
+    (void)state;
+    call k;
+    reload(&k, false);
+    uint32_t want = 0;
+    bool found = false;
+    for (int i = 0; i < k.a.n_sent; i++) {
+        tc_rtp_header h;
+        if (!k.a.sent[i].rtcp && tc_rtp_parse(k.a.sent[i].data, k.a.sent[i].len, &h) == 0 &&
+            h.seq == 1012) {
+            want = h.ts;
+            found = true;
+        }
+    }
+    assert_true(found);
+    uint8_t buf[TC_PACKET_CAP];
+    size_t len = rtx(buf, 7000, 0x2223, 50002);
+    tc_rtp_set_ts(buf, len, 2 * 3000); /* the original's, as the sender sent it */
+    assert_int_equal(tc_relay_on_rtp(&k.c2, &k.a, buf, len), 0);
+    tc_rtp_header h;
+    parse_sent(last_sent(&k.a), &h);
+    assert_int_equal(h.pt, A_RTX_PT);
+    assert_int_equal(h.ts, want);
+}
+
 /* The RTX stream's own numbers stay continuous across the change too. */
 static void rtx_sequence_stays_continuous(void **state)
 {
@@ -439,6 +467,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rtx_osn_follows_the_shift),
+        cmocka_unit_test(rtx_timestamp_follows_the_shift),
         cmocka_unit_test(rtx_sequence_stays_continuous),
         cmocka_unit_test(rtx_of_nothing_forwarded_is_dropped),
         cmocka_unit_test(a_new_source_is_asked_for_a_keyframe),
