@@ -227,11 +227,14 @@ async def page_reload():
     # The first customer sends at most 40 probes (10 a second until it vanishes at 4 s), the
     # new one about 80 in its 8 s: 60 checked means at least 20 of the new customer's.
     video = a["video"]
-    rtx = {k: video[k] for k in ("rtx_received", "rtx_osn_checked", "rtx_osn_wrong")}
+    rtx = {k: video[k] for k in ("rtx_received", "rtx_osn_checked", "rtx_osn_wrong",
+                                 "rtx_ts_wrong")}
     tchelper.log(f"agent's RTX: {rtx}")
     suite.check(video["rtx_osn_checked"] >= 60 and video["rtx_osn_wrong"] == 0,
                 "every RTX the agent got, the new customer's too, names the packet it repeats "
                 "by the number the agent has it under", rtx)
+    suite.check(video["rtx_osn_checked"] >= 60 and video["rtx_ts_wrong"] == 0,
+                "... and carries the timestamp the agent has that packet with", rtx)
     suite.check(c2["rtcp"]["plis_received"] >= 1,
                 "the relay asked the new customer for a keyframe", c2["rtcp"])
     suite.check(video["keyframes_received"] >= 2,

@@ -5,10 +5,10 @@
  * sequence numbers, so the relay's rewriting of RTP sequence numbers does not
  * matter), one-way latency (the sender's CLOCK_REALTIME: same host) and
  * keyframes; RTCP feedback is counted, and a PLI or FIR makes the next video
- * frame a keyframe. An RTX packet's original sequence number (RFC 4588) is
- * checked against the marker of the packet it repeats: the stream's packets
- * say which RTP sequence number goes with which marker. No allocation per
- * packet.
+ * frame a keyframe. An RTX packet's original sequence number (RFC 4588) and
+ * timestamp are checked against the marker of the packet it repeats: the
+ * stream's packets say which RTP sequence number and timestamp go with which
+ * marker. No allocation per packet.
  */
 #include "msession_internal.h"
 
@@ -112,6 +112,12 @@ static void latency_add(tc_rx *rx, int64_t us)
         rx->lat_max = us;
 }
 
+/* The timestamp our frame number in marker m stands for, from the sender's first. */
+static uint32_t frame_ts(const uint8_t *m)
+{
+    return get32(m + 16) * (90000 / TC_PEER_VIDEO_FPS);
+}
+
 /* Where our marker sits in a VP8 payload, or NULL when it is not ours. */
 static const uint8_t *video_mark(const uint8_t *p, size_t len, bool *first)
 {
@@ -159,6 +165,7 @@ static void on_video(tc_msession *s, const uint8_t *pkt, const tc_rtp_header *h)
         return;
     on_video_mark(&s->rx, m, first);
     s->rx.video_delta = (uint16_t)(h->seq - (uint16_t)get32(m + 12));
+    s->rx.video_ts_delta = h->ts - frame_ts(m);
     s->rx.video_delta_valid = true;
     if (s->faults)
         tc_faults_on_video_mark(s, m);
@@ -179,6 +186,8 @@ static void on_rtx(tc_msession *s, const uint8_t *pkt, const tc_rtp_header *h)
     s->rx.rtx_osn_checked++;
     if ((uint16_t)(osn - (uint16_t)get32(m + 12)) != s->rx.video_delta)
         s->rx.rtx_osn_wrong++;
+    if (h->ts - frame_ts(m) != s->rx.video_ts_delta)
+        s->rx.rtx_ts_wrong++;
 }
 
 static void on_rtcp(tc_msession *s, const uint8_t *p, size_t len)
@@ -262,6 +271,7 @@ void tc_msession_recv_stats(const tc_msession *s, tc_peer_media_stats *out)
     out->rtx_received = rx->rtx_received;
     out->rtx_osn_checked = rx->rtx_osn_checked;
     out->rtx_osn_wrong = rx->rtx_osn_wrong;
+    out->rtx_ts_wrong = rx->rtx_ts_wrong;
     out->rtcp_received = rx->rtcp_received;
     out->srtp_errors = rx->srtp_errors;
     out->keyframes_received = rx->keyframes;

@@ -76,8 +76,9 @@ typedef struct {
     uint32_t audio_last_ssrc;
     uint64_t video_received, rtx_received, rtcp_received, srtp_errors;
     bool video_delta_valid;
-    uint16_t video_delta; /* RTP seq minus our marker's seq, of the last video packet */
-    uint64_t rtx_osn_checked, rtx_osn_wrong;
+    uint16_t video_delta;    /* RTP seq minus our marker's seq, of the last video packet */
+    uint32_t video_ts_delta; /* its RTP timestamp minus our frame number's */
+    uint64_t rtx_osn_checked, rtx_osn_wrong, rtx_ts_wrong;
     int64_t first_video_us; /* tc_peer_mono_us of the first video packet; 0: none yet */
     bool video_seq_valid;
     uint32_t video_first_seq, video_max_seq;

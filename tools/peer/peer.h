@@ -114,8 +114,8 @@ typedef struct {
     uint64_t rtx_received, rtcp_received, srtp_errors;
     /* RTX (RFC 4588) whose original sequence number was checked against the
      * stream's packets (ours: the marker inside says which packet it repeats),
-     * and how many named another packet */
-    uint64_t rtx_osn_checked, rtx_osn_wrong;
+     * and how many named another packet, or carried another timestamp */
+    uint64_t rtx_osn_checked, rtx_osn_wrong, rtx_ts_wrong;
     uint64_t keyframes_sent, keyframes_received;
     uint64_t plis_received, firs_received, plis_sent;
     int64_t latency_p50_us, latency_p99_us, latency_max_us; /* -1: no samples */

@@ -28,6 +28,7 @@ static json_t *video_json(const tc_peer_media_stats *m)
     json_object_set_new(v, "rtx_received", json_integer((json_int_t)m->rtx_received));
     json_object_set_new(v, "rtx_osn_checked", json_integer((json_int_t)m->rtx_osn_checked));
     json_object_set_new(v, "rtx_osn_wrong", json_integer((json_int_t)m->rtx_osn_wrong));
+    json_object_set_new(v, "rtx_ts_wrong", json_integer((json_int_t)m->rtx_ts_wrong));
     json_object_set_new(v, "latency_p50_us", json_integer(m->latency_p50_us));
     json_object_set_new(v, "latency_p99_us", json_integer(m->latency_p99_us));
     json_object_set_new(v, "latency_max_us", json_integer(m->latency_max_us));
