@@ -91,8 +91,15 @@ export class Server {
                 },
                 log: { level: 'debug' },
                 store: { path: this.db },
-                routing: { ring_timeout_s: 10, after_call_work_s: 2, resume_window_s: 5 },
-                limits: { messages_per_s: 1000, message_burst: 1000 },
+                // resume_window_s: a page reload must get back within it; on a loaded
+                // machine that takes more than a few seconds.
+                routing: { ring_timeout_s: 10, after_call_work_s: 2, resume_window_s: 30 },
+                limits: {
+                    messages_per_s: 1000,
+                    message_burst: 1000,
+                    sessions_per_address: 100000,
+                    joins_per_minute: 100000,
+                },
                 media,
             },
             config,
