@@ -413,6 +413,8 @@ after_call_work_s=1
 resume_window_s=5
 [limits]
 connections_per_address=1000000
+sessions_per_address=1000000
+joins_per_minute=1000000
 messages_per_s=10000
 message_burst=100000
 idle_timeout_s=3600

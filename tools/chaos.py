@@ -131,7 +131,8 @@ SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|GLib-CRIT
                        r"GLib-GObject-CRITICAL|SUMMARY: UndefinedBehavior")
 CHAOS_CONFIG = {
     "routing": {"ring_timeout_s": 3, "after_call_work_s": 2, "resume_window_s": 3},
-    "limits": {"messages_per_s": 1000, "message_burst": 1000, "connections_per_address": 1000},
+    "limits": {"messages_per_s": 1000, "message_burst": 1000, "connections_per_address": 1000,
+               "sessions_per_address": 100000, "joins_per_minute": 100000},
     "invites": {"address_failures": 10000, "max_attempts": 5},
     "media": {"workers": 1, "loopback": "true", "grace_s": 600},
 }

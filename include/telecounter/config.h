@@ -45,6 +45,8 @@ typedef struct tc_config {
     int login_failures; /* failed logins per address in login_window_s (an account: twice) */
     int login_window_s;
     int login_queue; /* password checks waiting at most, for untrusted tries */
+    int sessions_per_address; /* open customer sessions per client address */
+    int joins_per_minute;     /* customer sessions started per client address a minute */
     int wait_estimate_default_s; /* used until a desk has handle times */
     /* [invites] */
     int invite_validity_s;

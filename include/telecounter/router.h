@@ -126,9 +126,12 @@ typedef struct tc_join_result {
     char token[TC_TOKEN_HEX_LEN + 1]; /* the customer's secret for resume and rating */
 } tc_join_result;
 
-int tc_router_customer_join(tc_router *r, const char *desk, int64_t now, tc_join_result *out);
-/* client_addr keys the per-address throttle. -ENOENT for any bad code; -EBUSY when
- * throttled, with *retry_after_s set. */
+/* client_addr keys the per-address limits (limits.sessions_per_address,
+ * limits.joins_per_minute): -EBUSY with *retry_after_s past them. */
+int tc_router_customer_join(tc_router *r, const char *desk, const char *client_addr, int64_t now,
+                            tc_join_result *out, int *retry_after_s);
+/* client_addr keys the per-address throttle and limits. -ENOENT for any bad code;
+ * -EBUSY when throttled, with *retry_after_s set. */
 int tc_router_customer_redeem(tc_router *r, const char *code, size_t code_len,
                               const char *client_addr, int64_t now, tc_join_result *out,
                               int *retry_after_s);

@@ -104,6 +104,8 @@ void tc_config_defaults(tc_config *cfg)
     cfg->login_failures = 5;
     cfg->login_window_s = 300;
     cfg->login_queue = 16;
+    cfg->sessions_per_address = 50;
+    cfg->joins_per_minute = 30;
     cfg->wait_estimate_default_s = 180;
     cfg->invite_validity_s = 600;
     cfg->invite_max_validity_s = 86400;
@@ -161,6 +163,8 @@ static const int_key int_keys[] = {
     INT_KEY("limits", "login_failures", login_failures, 1, 1000),
     INT_KEY("limits", "login_window_s", login_window_s, 10, 86400),
     INT_KEY("limits", "login_queue", login_queue, 1, 10000),
+    INT_KEY("limits", "sessions_per_address", sessions_per_address, 1, 1000000),
+    INT_KEY("limits", "joins_per_minute", joins_per_minute, 1, 1000000),
     INT_KEY("ops", "service_level_s", service_level_s, 1, 3600),
     INT_KEY("media", "workers", media_workers, 0, 256),
     INT_KEY("media", "port_min", media_port_min, 0, 65535),

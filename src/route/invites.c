@@ -189,8 +189,11 @@ int tc_router_customer_redeem(tc_router *r, const char *code, size_t code_len,
         *retry_after_s = wait_s;
         return -EBUSY;
     }
+    int rc = tc_admission_check(r, client_addr, now, retry_after_s);
+    if (rc)
+        return rc;
     tc_invite_row row;
-    int rc = check_code(r, code, code_len, now, &row);
+    rc = check_code(r, code, code_len, now, &row);
     if (rc == -ENOENT) {
         count_failure(r, client_addr, now);
         tc_info("invite: failed redemption from %s", client_addr);
@@ -203,7 +206,7 @@ int tc_router_customer_redeem(tc_router *r, const char *code, size_t code_len,
         tc_warn("invite %" PRId64 ": desk %s is no longer configured", row.id, row.desk);
         return -ENOENT;
     }
-    rc = tc_router_session_start(r, desk, 1, row.id, row.case_ref, row.note, now, out);
+    rc = tc_router_session_start(r, client_addr, desk, 1, row.id, row.case_ref, row.note, now, out);
     if (rc == 0)
         tc_store_audit(r->store, now, out->session.id, 0, "invite_redeemed", NULL);
     return rc;

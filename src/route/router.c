@@ -48,6 +48,7 @@ tc_router *tc_router_create(const tc_config *cfg, tc_store *store, const tc_rout
     r->tokens = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     r->agents = tc_id_table_create(g_free);
     r->guesses = tc_id_table_create(g_free);
+    r->by_addr = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     r->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, tc_addr_failures_free);
     for (int i = 0; i < cfg->desk_count; i++) {
         g_queue_init(&r->desks[i].queue);
@@ -66,6 +67,7 @@ void tc_router_destroy(tc_router *r)
     g_hash_table_destroy(r->sessions);
     g_hash_table_destroy(r->agents);
     g_hash_table_destroy(r->guesses);
+    g_hash_table_destroy(r->by_addr);
     g_hash_table_destroy(r->failures);
     sodium_memzero(r->invite_key, sizeof r->invite_key);
     g_free(r);
@@ -121,8 +123,8 @@ static void token_hash_hex(const char *token, char out[65])
     sodium_bin2hex(out, 65, digest, sizeof digest);
 }
 
-int tc_router_session_start(tc_router *r, int desk, int priority, int64_t invite_id,
-                            const char *case_ref, const char *note, int64_t now,
+int tc_router_session_start(tc_router *r, const char *addr, int desk, int priority,
+                            int64_t invite_id, const char *case_ref, const char *note, int64_t now,
                             tc_join_result *out)
 {
     char token[TC_TOKEN_HEX_LEN + 1], token_hash[65];
@@ -143,6 +145,8 @@ int tc_router_session_start(tc_router *r, int desk, int priority, int64_t invite
     snprintf(s->note, sizeof s->note, "%s", note ? note : "");
     memcpy(s->token, token, sizeof token);
     s->queued_at = now;
+    snprintf(s->addr, sizeof s->addr, "%s", addr);
+    tc_admission_opened(r, s->addr, now);
     s->connected = true;
     s->shown_position = -1;
     tc_id_table_put(r->sessions, s->id, s);
@@ -161,12 +165,16 @@ int tc_router_session_start(tc_router *r, int desk, int priority, int64_t invite
     return 0;
 }
 
-int tc_router_customer_join(tc_router *r, const char *desk, int64_t now, tc_join_result *out)
+int tc_router_customer_join(tc_router *r, const char *desk, const char *client_addr, int64_t now,
+                            tc_join_result *out, int *retry_after_s)
 {
     int d = tc_config_desk_index(r->cfg, desk);
     if (d < 0)
         return -ENOENT;
-    return tc_router_session_start(r, d, 0, 0, "", "", now, out);
+    int rc = tc_admission_check(r, client_addr, now, retry_after_s);
+    if (rc)
+        return rc;
+    return tc_router_session_start(r, client_addr, d, 0, 0, "", "", now, out);
 }
 
 int tc_router_session_finish(tc_router *r, tc_session *s, tc_end_reason reason, int64_t now)
@@ -177,6 +185,7 @@ int tc_router_session_finish(tc_router *r, tc_session *s, tc_end_reason reason, 
     if (rc && rc != -EALREADY)
         return rc;
     tc_session_state was = s->state;
+    tc_admission_closed(r, s->addr);
     /* Out of the queue first, so that an agent freed by the withdrawal is not
      * rung for this very session again. */
     tc_queue_remove(r, s);
@@ -383,6 +392,7 @@ void tc_router_tick(tc_router *r, int64_t now)
     tc_presence_tick(r, now);
     tc_agent_tick(r, now);
     tc_invites_tick(r, now);
+    tc_admission_tick(r, now);
     /* estimates drift as calls run long: re-estimate once a second, push what moved */
     if (now - r->estimated_at >= 1000) {
         r->estimated_at = now;

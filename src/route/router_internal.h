@@ -31,6 +31,7 @@ typedef struct tc_session {
     int64_t missed_by[TC_MISSED_MAX]; /* agents who missed or declined it: rung last */
     int missed_count;
     int failed_rings; /* rings missed or declined, for routing.max_offers */
+    char addr[64];    /* the client address that started it (admission.c) */
     bool connected;
     int64_t disconnected_at;
     /* per tc_media_side: media failed while that side was away; when it came
@@ -75,6 +76,7 @@ struct tc_router {
     GHashTable *agents;   /* int64 id -> tc_agent* (owned) */
     int64_t estimated_at; /* last re-estimate of every queue (tc_router_tick) */
     GHashTable *guesses;  /* invite id -> wrong guesses (owned), see invites.c */
+    GHashTable *by_addr;  /* client address -> its sessions (owned), see admission.c */
     GHashTable *failures; /* client address -> tc_addr_failures* (owned) */
     tc_desk desks[TC_MAX_DESKS];
 };
@@ -83,8 +85,8 @@ struct tc_router {
 tc_session *tc_router_find_session(tc_router *r, int64_t id);
 tc_agent *tc_router_find_agent(tc_router *r, int64_t id);
 /* Creates, records and queues a session; fills out. */
-int tc_router_session_start(tc_router *r, int desk, int priority, int64_t invite_id,
-                            const char *case_ref, const char *note, int64_t now,
+int tc_router_session_start(tc_router *r, const char *addr, int desk, int priority,
+                            int64_t invite_id, const char *case_ref, const char *note, int64_t now,
                             tc_join_result *out);
 /* Records the end, frees the queue place and the agent, tells everyone. */
 int tc_router_session_finish(tc_router *r, tc_session *s, tc_end_reason reason, int64_t now);
@@ -115,6 +117,14 @@ void tc_queue_update_handle_time(tc_router *r, int desk);
 void tc_agent_set(tc_router *r, tc_agent *a, tc_agent_state state, const char *reason,
                   int64_t until, int64_t now, bool tell_agent);
 void tc_agent_tick(tc_router *r, int64_t now);
+
+/* admission.c: open sessions and joins per client address */
+/* 0 if addr may start a session now (perhaps after ending a stale one of its own);
+ * -EBUSY with *retry_after_s if not. */
+int tc_admission_check(tc_router *r, const char *addr, int64_t now, int *retry_after_s);
+void tc_admission_opened(tc_router *r, const char *addr, int64_t now);
+void tc_admission_closed(tc_router *r, const char *addr);
+void tc_admission_tick(tc_router *r, int64_t now);
 
 /* invites.c */
 void tc_invites_tick(tc_router *r, int64_t now);

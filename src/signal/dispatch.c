@@ -61,13 +61,26 @@ static json_t *joined_json(const tc_join_result *j)
                      "wait_s", j->session.wait_s, "agents", j->session.agents);
 }
 
+static void reply_throttled(tc_conn *c, const tc_request *req, const char *message,
+                            int retry_after_s)
+{
+    tc_conn_reply(c, tc_protocol_error_text(req->id, "throttled", message,
+                                            json_pack("{s:i}", "retry_after_s", retry_after_s)));
+}
+
 static void customer_join(tc_conn *c, tc_request *req)
 {
     tc_join_result j;
-    int rc = tc_router_customer_join(c->srv->router, tc_request_str(req, "desk", ""),
-                                     tc_server_now(), &j);
+    int retry_after_s = 0;
+    int rc = tc_router_customer_join(c->srv->router, tc_request_str(req, "desk", ""), c->addr,
+                                     tc_server_now(), &j, &retry_after_s);
     if (rc == -ENOENT) {
         tc_conn_error(c, req->id, "unknown_desk", "no such desk");
+        return;
+    }
+    if (rc == -EBUSY) {
+        reply_throttled(c, req, "too many sessions from your network; try again later",
+                        retry_after_s);
         return;
     }
     if (rc) {
@@ -89,10 +102,8 @@ static void customer_redeem(tc_conn *c, tc_request *req)
         tc_conn_error(c, req->id, "invalid_code",
                       "this code is not valid: it may be mistyped, expired or already used");
     } else if (rc == -EBUSY) {
-        tc_conn_reply(
-            c, tc_protocol_error_text(req->id, "throttled",
-                                      "too many wrong codes from this address; try again later",
-                                      json_pack("{s:i}", "retry_after_s", retry_after_s)));
+        reply_throttled(c, req, "too many tries or sessions from your network; try again later",
+                        retry_after_s);
     } else if (rc) {
         tc_reply_router_error(c, req, rc);
     } else {

@@ -275,7 +275,9 @@ def insecure_ssl():
 DEFAULT_CONFIG = {
     "log": {"level": "info"},
     "routing": {"ring_timeout_s": 3, "after_call_work_s": 2, "resume_window_s": 3},
-    "limits": {"messages_per_s": 1000, "message_burst": 1000},
+    # Tests start many sessions from 127.0.0.1; test_abuse sets these limits itself.
+    "limits": {"messages_per_s": 1000, "message_burst": 1000, "sessions_per_address": 100000,
+               "joins_per_minute": 100000},
     # ICE only on 127.0.0.1; the fake offers of these tests never connect, so a failed
     # leg must not end their sessions (reason failed) while a test runs.
     "media": {"workers": 1, "loopback": "true", "grace_s": 600},

@@ -130,6 +130,39 @@ async def login_flood_is_shed_by_the_bounded_queue():
     S.check(busy > 0, "the flood is told to retry (the queue is bounded)", busy)
 
 
+@S.test
+async def queue_flood_from_one_address():
+    """20 connections from one address join and drop, over and over (issue 12: 14,675
+    sessions in 30 s, a real customer at position 14,676). With sessions_per_address 20
+    and joins_per_minute 30, the flood holds at most 20 places and is throttled; a real
+    customer from another address stands right behind what is left."""
+    srv = S.server(config={"limits": {"sessions_per_address": 20, "joins_per_minute": 30,
+                                      "connections_per_address": 40}}, name="qflood")
+    srv.start()
+    answers = {}
+
+    async def flooder():
+        for _ in range(10):
+            c = await srv.client(source="127.0.0.9")
+            r = await c.request("customer.join", desk="broadband")
+            key = r.get("code") or r.get("type")
+            answers[key] = answers.get(key, 0) + 1
+            if r.get("code") == "throttled":
+                answers.setdefault("retry", []).append(r.get("retry_after_s"))
+            c.drop()
+    await asyncio.gather(*(flooder() for _ in range(20)))
+    S.check(answers.get("customer.join.ok", 0) == 30,
+            "the flood started joins_per_minute (30) sessions, no more", answers)
+    S.check(answers.get("throttled", 0) == 170
+            and all(isinstance(x, int) and x >= 1 for x in answers.get("retry", [])),
+            "the rest were throttled with retry_after_s", {k: v for k, v in answers.items()
+                                                           if k != "retry"})
+    real = await srv.customer("broadband")
+    S.check(real.joined.get("position", 10**6) <= 21,
+            "a real customer from another address is at most 21st", real.joined)
+    await srv.astop()
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--flood":
         flood_main(sys.argv[2], sys.argv[3], float(sys.argv[4]))

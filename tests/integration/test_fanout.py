@@ -27,7 +27,8 @@ BENCH = os.path.join(os.environ.get("TC_BUILD_DIR", ""), "tc-bench_fanout")
 CUSTOMERS = 120
 PROBES = 4
 LIMITS = {"connections_per_address": "500", "messages_per_s": "10000",
-          "message_burst": "100000"}
+          "message_burst": "100000", "sessions_per_address": "100000",
+          "joins_per_minute": "100000"}
 
 
 def sends_line(srv):

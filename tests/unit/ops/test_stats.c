@@ -29,6 +29,8 @@ static int setup(void **state)
 {
     static fixture f;
     tc_config_defaults(&f.cfg);
+    f.cfg.sessions_per_address = 1000000;
+    f.cfg.joins_per_minute = 1000000;
     f.store = tc_store_open(":memory:");
     uint8_t key[32] = {1};
     f.router = f.store ? tc_router_create(&f.cfg, f.store, &no_events, key) : NULL;
@@ -60,7 +62,8 @@ static void history_keeps_the_last_hour_oldest_first(void **state)
     tc_join_result j;
     for (int minute = 0; minute < 70; minute++) {
         if (minute == 65)
-            tc_router_customer_join(f->router, "broadband", NOW + minute * 60000, &j);
+            tc_router_customer_join(f->router, "broadband", "192.0.2.1", NOW + minute * 60000, &j,
+                                    NULL);
         tc_stats_history_sample(&h, f->router, NOW + minute * 60000);
     }
     json_t *live = tc_stats_live(&f->cfg, f->router, f->store, &h, NULL, NOW + 70 * 60000);
@@ -98,7 +101,8 @@ static void figures_after_one_rated_call(void **state)
     tc_agent_info info;
     tc_router_agent_login(f->router, &acct, NOW, &info);
     tc_join_result j;
-    assert_int_equal(tc_router_customer_join(f->router, "broadband", NOW, &j), 0);
+    assert_int_equal(tc_router_customer_join(f->router, "broadband", "192.0.2.1", NOW, &j, NULL),
+                     0);
     tc_router_agent_set_state(f->router, agent_id, TC_AGENT_AVAILABLE, "", NOW + 1000);
     tc_session_info s;
     assert_int_equal(tc_router_agent_accept(f->router, agent_id, j.session.id, NOW + 5000, &s), 0);

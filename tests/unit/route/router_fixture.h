@@ -167,6 +167,9 @@ static inline int fx_setup(void **state)
     if (!f)
         return -1;
     tc_config_defaults(&f->cfg);
+    /* every test customer comes from one address: admission has tests of its own */
+    f->cfg.sessions_per_address = 1000000;
+    f->cfg.joins_per_minute = 1000000;
     f->store = tc_store_open(":memory:");
     *state = f;
     return f->store ? 0 : -1;
@@ -237,7 +240,7 @@ static inline void fx_available(fx *f, int64_t agent, int64_t now)
 static inline int64_t fx_join(fx *f, const char *desk, int64_t now)
 {
     tc_join_result j;
-    assert_int_equal(tc_router_customer_join(f->r, desk, now, &j), 0);
+    assert_int_equal(tc_router_customer_join(f->r, desk, "192.0.2.1", now, &j, NULL), 0);
     assert_true(j.session.id > 0);
     return j.session.id;
 }

@@ -247,7 +247,8 @@ static void drifting_estimates_are_pushed_again(void **state)
     tc_session_info info;
     assert_int_equal(tc_router_agent_accept(f->r, a, c1, T0, &info), 0);
     tc_join_result j;
-    assert_int_equal(tc_router_customer_join(f->r, "broadband", T0 + SEC, &j), 0);
+    assert_int_equal(tc_router_customer_join(f->r, "broadband", "192.0.2.1", T0 + SEC, &j, NULL),
+                     0);
     assert_int_equal(j.session.wait_s, 100); /* ceil(100.5 - 1) */
     assert_int_equal(j.session.agents, 1);
     fx_clear(f);
@@ -277,7 +278,9 @@ static void join_reports_position_and_wait(void **state)
     assert_int_equal(tc_router_agent_accept(f->r, b, cb, T0, &busy), 0); /* bob on a call */
     tc_join_result j[3];
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(tc_router_customer_join(f->r, "broadband", T0 + (i + 1) * SEC, &j[i]), 0);
+        assert_int_equal(tc_router_customer_join(f->r, "broadband", "192.0.2.1", T0 + (i + 1) * SEC,
+                                                 &j[i], NULL),
+                         0);
         assert_int_equal(j[i].session.position, i + 1);
         assert_int_equal(j[i].session.state, TC_SESSION_QUEUED);
         assert_int_equal(j[i].session.agents, 1);

@@ -78,7 +78,8 @@ static void ring_timeout_puts_customer_back_at_head(void **state)
     fx_available(f, a, T0);
     int64_t c1 = fx_join(f, "broadband", T0 + SEC);
     tc_join_result j2;
-    assert_int_equal(tc_router_customer_join(f->r, "broadband", T0 + 2 * SEC, &j2), 0);
+    assert_int_equal(
+        tc_router_customer_join(f->r, "broadband", "192.0.2.1", T0 + 2 * SEC, &j2, NULL), 0);
     int64_t c2 = j2.session.id;
     /* alice takes c1 (being rung); bob is not ready and does not count: one
      * default handle time, 180 s */
