@@ -52,6 +52,12 @@ async function pageSample() {
             out.pair = { state: s.state, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived };
         }
     });
+    // The element the page plays the other side in: audio is only rendered (and counted in
+    // totalAudioEnergy) while it plays.
+    const el = document.querySelector('#remote');
+    out.element = el ? { readyState: el.readyState, paused: el.paused, currentTime: el.currentTime,
+        videoWidth: el.videoWidth, muted: el.muted,
+        tracks: el.srcObject ? el.srcObject.getTracks().map((t) => `${t.kind}:${t.readyState}${t.muted ? ':muted' : ''}`) : [] } : null;
     out.sdp = {
         local: pc.localDescription ? pc.localDescription.sdp : null,
         remote: pc.remoteDescription ? pc.remoteDescription.sdp : null,
@@ -146,6 +152,11 @@ export function describeSide(role, s) {
             `audio ${a ? `packets ${a.packetsReceived}, totalAudioEnergy ${s.firstVideo?.audio?.totalAudioEnergy ?? '-'}→${a.totalAudioEnergy}, audioLevel ${a.audioLevel}, ${a.codec}` : 'no inbound audio'}; ` +
             `connection ${s.last?.connectionState}`,
     ];
+    const el = s.last?.element;
+    if (el) {
+        lines.push(`  ${role} #remote: readyState ${el.readyState}, ${el.paused ? 'paused' : 'playing'}, currentTime ` +
+            `${el.currentTime.toFixed(1)} s, videoWidth ${el.videoWidth}${el.muted ? ', muted' : ''}, tracks ${el.tracks.join(' ')}`);
+    }
     for (const which of ['local', 'remote']) {
         lines.push(`  ${role} ${which} SDP: ${mLines(s.last?.sdp?.[which]).join(' | ')}`);
     }
