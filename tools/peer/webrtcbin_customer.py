@@ -209,8 +209,8 @@ class Customer:
             "audio_rms": round(self.audio_rms, 5),
             "audio_dbfs": round(db, 1),
             "audio_peak_rms": round(self.audio_peak_rms, 5),
-            "connection": self.webrtc.get_property("connection-state").value_nick,
-            "ice": self.webrtc.get_property("ice-connection-state").value_nick,
+            "connection": self.webrtc.get_property("connection-state").value_nick if self.webrtc else "none",
+            "ice": self.webrtc.get_property("ice-connection-state").value_nick if self.webrtc else "none",
         }
 
     # ---- offer / answer ------------------------------------------------------------------

@@ -140,7 +140,9 @@ class Firefox {
         this.closed = true;
         if (!this.exited) {
             const gone = new Promise((r) => this.child.once('exit', r));
-            const timer = setTimeout(() => this.child.kill('SIGKILL'), 15000);
+            // Firefox closes in a second or two; on a loaded machine it may take longer than
+            // is worth waiting for: the driver goes, and the namespace's removal kills the rest.
+            const timer = setTimeout(() => this.child.kill('SIGKILL'), 8000);
             this.request('close').catch(() => {});
             await gone;
             clearTimeout(timer);
