@@ -355,6 +355,7 @@ class Agent:
         self.gone_at = None
         self.auth_token = None     # of the latest login, until its logout
         self.revoked = []          # earlier ones: revoked by a logout or the next login
+        self.ended_seen = set()    # sessions whose session.ended the current tab got
 
     def connected(self):
         return self.current is not None and self.current.open and self.logged_in
@@ -546,7 +547,7 @@ ACTIONS = [
     ("a_hangup", 4), ("a_outcome", 4), ("a_logout", 2), ("a_drop", 2), ("a_close", 1),
     ("a_invite", 3), ("a_offer", 1), ("a_garbage", 1),
     ("o_relogin", 1), ("o_http", 2), ("o_invite", 1), ("o_watch", 1),
-    ("x_garbage", 3), ("x_bad_login", 1),
+    ("x_garbage", 3), ("x_bad_login", 1), ("c_double_resume", 2), ("x_end_race", 3),
     ("p_short", 8), ("p_long", 0.5),
 ]
 PREFERRED_STATE = {"a_accept": "ringing", "a_decline": "ringing", "a_hangup": "on_call",
@@ -678,6 +679,7 @@ class Chaos:
         elif typ == "session.ended":
             self.state_changes += 1
             sid = msg.get("session_id")
+            a.ended_seen.add(sid)
             if a.call is not None and sid != a.call:
                 self.fail(f"I4: {a.username} on call {a.call} told that {sid} ended")
             self.check_end_reason(sid, msg.get("reason"), f"session.ended to {a.username}")
@@ -1354,6 +1356,75 @@ class Chaos:
         await c.close()
         self.expect_error(r, {"bad_credentials"}, f"login of {user} with a wrong password")
         await self.expect_not_replaced(self.agent_conn(a), "a refused login from elsewhere")
+
+    async def c_double_resume(self, cu, p):
+        """Two new connections resume one session at once: one of them is replaced."""
+        await self.with_session(cu, p)
+        s = cu.sess
+        if s is None:
+            return self.note("(no session)")
+        await self.overdue_first(s)
+        old = s.live()
+        c1, c2 = await self.connect(f"c{cu.idx}"), await self.connect(f"c{cu.idx}")
+        cu.conns += [c1, c2]
+        rs = await asyncio.gather(self.req(c1, "customer.resume", ctx=s, token=s.token),
+                                  self.req(c2, "customer.resume", ctx=s, token=s.token),
+                                  return_exceptions=True)
+        for r in rs:
+            if isinstance(r, BaseException) and not isinstance(r, Closed):
+                raise r
+        oks = [c for c, r in zip((c1, c2), rs)
+               if isinstance(r, dict) and r.get("type") == "customer.resume.ok"]
+        self.note(f"s{s.id} -> {[r.get('type') if isinstance(r, dict) else 'closed' for r in rs]}")
+        for c, r in zip((c1, c2), rs):
+            if isinstance(r, dict) and r.get("type") != "customer.resume.ok":
+                self.expect_error(r, {"session_ended"}, f"I5: resume of session {s.id}")
+                self.check_end_reason(s.id, r.get("reason"), "resume -> session_ended")
+                s.ended = r.get("reason")
+                await c.close()
+        if not oks:
+            return
+        for o in old:
+            await self.expect_replaced(o, f"two resumes of session {s.id}")
+        if len(oks) == 2:
+            self.counts["double resumes"] += 1
+            for c in oks:
+                try:
+                    await c.request("ping")
+                except Closed:
+                    pass
+            replaced = [c for c in oks if c.replaced_at is not None]
+            self.expect(len(replaced) == 1, f"I4: two resumes of session {s.id} at once: "
+                        f"{len(replaced)} of the two connections replaced (1 expected)")
+            await self.expect_replaced(replaced[0], f"the other resume of session {s.id}")
+
+    async def x_end_race(self, _, p):
+        """Customer and agent end the same call at the same moment."""
+        calls = [(a, self.sessions.get(a.call)) for a in self.agents
+                 if a.connected() and a.state == "on_call" and a.call in self.sessions]
+        calls = [(a, s) for a, s in calls if s.current() is not None and s.ended is None]
+        if not calls:
+            return self.note("(no call)")
+        a, s = calls[int(p[0] * len(calls))]
+        how = "customer.leave" if p[1] < 0.5 else "hangup"
+        self.counts["end races"] += 1
+        rs = await asyncio.gather(self.req(s.current(), how), self.req(a.current, "hangup"),
+                                  return_exceptions=True)
+        for r in rs:
+            if isinstance(r, BaseException) and not isinstance(r, Closed):
+                raise r
+        self.note(f"s{s.id} {a.username}: {how} and hangup -> "
+                  f"{[r.get('type') if isinstance(r, dict) else 'closed' for r in rs]}")
+        row = self.db.session(s.id)
+        self.expect(row["ended_at"] is not None and row["end_reason"] == "completed",
+                    f"I5: session {s.id} after {how} and hangup at once: {row}")
+        oks = [r for r in rs if isinstance(r, dict) and r.get("type", "").endswith(".ok")]
+        self.expect(oks, f"I5: {how} and hangup of {s.id} at once: neither ok: {rs}")
+        deadline = time.time() + 10
+        while time.time() < deadline and a.connected() and s.id not in a.ended_seen:
+            await asyncio.sleep(0.1)
+        self.expect(not a.connected() or s.id in a.ended_seen,
+                    f"I4: {a.username} was not told that session {s.id} ended")
 
     async def p_short(self, _, p):
         await asyncio.sleep(0.02 + p[0] * 0.3)
