@@ -13,9 +13,11 @@ connection goes: every session must end within the window, and the server must s
 status 0 on SIGTERM. TC_CHAOS_SEED sets the second seed.
 
 Before the fix of the freed-key fault of issue 11 (main at cf14e15, ASan build), the fixed
-seed failed at step 40: the stats showed an agent ringing whose connection was never told
-(the ring was looked up under the freed key of its earlier connection); seed 7 failed at
-step 45 with a ghost session still open 10 s after its customer's last connection went.
+seed failed at step 30 (I2): a session was still open 11 s after its customer's last
+connection went (the connection table was keyed by a freed connection after a resume from a
+second one), and an agent had been rung for it and answered it meanwhile; seed 7 failed at
+step 26 (I4): the server refused an agent's logout while the events it had sent that agent
+said after-call work (a ring had gone to a freed key's connection).
 """
 
 import os
