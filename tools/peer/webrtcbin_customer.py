@@ -23,7 +23,7 @@ listens in. As tests must, the ICE agent never sends UPnP: webrtcbin's libnice a
 both objects for the pipeline's life.
 
   /usr/bin/python3 tools/peer/webrtcbin_customer.py --url wss://10.203.0.1:8443/ws \\
-      --desk broadband [--timeout 120] [--hangup-after-s 0]
+      --desk broadband [--timeout 120] [--hangup-after-s 0] [--audio-only]
 """
 
 import argparse
@@ -47,13 +47,15 @@ import websockets  # noqa: E402
 
 # Sending: a moving test picture in VP8 and a 440 Hz tone in Opus. The audio sink pad is
 # requested first, so the offer's m-lines come in the pages' order: audio, then video.
-SEND = """
+SEND_AUDIO = """
 webrtcbin name=webrtc bundle-policy=max-bundle
 audiotestsrc is-live=true wave=sine freq=440 volume=0.3
   ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1
   ! queue ! opusenc bitrate=32000 ! rtpopuspay pt=111
   ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000
   ! webrtc.sink_0
+"""
+SEND_VIDEO = """
 videotestsrc is-live=true pattern=ball
   ! video/x-raw,width=320,height=240,framerate=15/1 ! videoconvert
   ! queue ! vp8enc deadline=1 target-bitrate=256000 keyframe-max-dist=15 ! rtpvp8pay pt=96
@@ -128,7 +130,7 @@ class Customer:
     # ---- the pipeline (GStreamer threads call the on_* methods) --------------------------
 
     def build(self):
-        self.pipe = Gst.parse_launch(SEND)
+        self.pipe = Gst.parse_launch(SEND_AUDIO + ("" if self.args.audio_only else SEND_VIDEO))
         self.webrtc = self.pipe.get_by_name("webrtc")
         # Before anything gathers: no UPnP (SSDP multicast) from libnice, ever.
         self.ice = self.webrtc.get_property("ice-agent")
@@ -314,6 +316,8 @@ def main():
     ap.add_argument("--origin", help="Origin header (default: https://HOST:PORT of --url)")
     ap.add_argument("--desk", default="broadband")
     ap.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
+    ap.add_argument("--audio-only", action="store_true",
+                    help="offer one audio m-line and no video (a customer without a camera)")
     ap.add_argument("--hangup-after-s", type=float, default=0.0,
                     help="hang up this long after an agent answers (0: never; wait for the end)")
     args = ap.parse_args()
