@@ -40,13 +40,13 @@ typedef struct tc_config {
     int ring_timeout_s;
     int after_call_work_s;
     int resume_window_s;
-    int max_offers; /* rings a customer may miss before the session ends missed; 0 = no limit */
-    int max_wait_s; /* queued this long, the session ends missed; 0 = no limit */
+    int max_offers;     /* rings a customer may miss before the session ends missed; 0 = no limit */
+    int max_wait_s;     /* queued this long, the session ends missed; 0 = no limit */
     int login_failures; /* failed logins per address in login_window_s (an account: twice) */
     int login_window_s;
-    int login_queue; /* password checks waiting at most, for untrusted tries */
-    int sessions_per_address; /* open customer sessions per client address */
-    int joins_per_minute;     /* customer sessions started per client address a minute */
+    int login_queue;             /* password checks waiting at most, for untrusted tries */
+    int sessions_per_address;    /* open customer sessions per client address */
+    int joins_per_minute;        /* customer sessions started per client address a minute */
     int wait_estimate_default_s; /* used until a desk has handle times */
     /* [invites] */
     int invite_validity_s;

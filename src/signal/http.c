@@ -7,6 +7,7 @@
  */
 #include "server_internal.h"
 
+#include "image_sniff.h"
 #include "telecounter/log.h"
 #include "telecounter/stats.h"
 
@@ -132,6 +133,15 @@ static void refuse_upload(tc_http_pss *pss, unsigned status, const char *msg)
     }
 }
 
+/* The agent is on that call now, or in its after-call work. */
+static bool call_or_wrap_up(tc_server *srv, int64_t agent_id, int64_t session_id)
+{
+    tc_agent_info info;
+    if (tc_router_agent_state(srv->router, agent_id, &info) != 0)
+        return false;
+    return info.call_session_id == session_id || info.acw_session_id == session_id;
+}
+
 /* Checks who uploads what before the body arrives; the verdict is answered
  * after it, so that the client reads a status rather than a reset. */
 static void evidence_start(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
@@ -152,6 +162,8 @@ static void evidence_start(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
     else if (pss->session_id <= 0 || tc_store_session_get(srv->store, pss->session_id, &row) ||
              row.agent_id != t->account_id)
         refuse_upload(pss, 404, "no session of yours with that id");
+    else if (!call_or_wrap_up(srv, t->account_id, pss->session_id))
+        refuse_upload(pss, 409, "stills only during the call or its after-call work");
     else if (strcmp(pss->mime, "image/jpeg") != 0 && strcmp(pss->mime, "image/png") != 0)
         refuse_upload(pss, 400, "Content-Type must be image/jpeg or image/png");
     else if (g_ascii_strtoull(length, NULL, 10) > TC_EVIDENCE_MAX_BYTES)
@@ -175,6 +187,9 @@ static int evidence_done(tc_server *srv, struct lws *wsi, tc_http_pss *pss)
 {
     if (!pss->verdict && pss->upload->len == 0)
         refuse_upload(pss, 400, "the body is empty");
+    const char *kind = tc_image_sniff(pss->upload->data, pss->upload->len);
+    if (!pss->verdict && (!kind || strcmp(kind, pss->mime) != 0))
+        refuse_upload(pss, 400, "the body is not the image its Content-Type says");
     if (pss->verdict)
         return text(wsi, pss, pss->verdict, pss->verdict_msg);
     uint8_t digest[crypto_hash_sha256_BYTES];

@@ -11,6 +11,8 @@
 #include "telecounter/loop.h"
 
 #include <errno.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -157,6 +159,52 @@ static void lws_log_line(int level, const char *line)
     tc_log(level == LLL_ERR ? TC_LOG_ERROR : TC_LOG_WARN, "lws: %.*s", (int)len, line);
 }
 
+/* The pages load only their own scripts (no inline script), talk only to their
+ * own origin, and may not be framed; invite codes ride in URLs, so no Referer.
+ * Inline styles are allowed (a few style attributes in the pages' markup).
+ * HSTS only on a certificate that is not self-signed: a browser would otherwise
+ * remember to refuse the development certificate. */
+static const char csp[] =
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'";
+
+static bool cert_is_self_signed(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    bool self = !x || X509_check_issued(x, x) == X509_V_OK;
+    X509_free(x);
+    return self;
+}
+
+static void set_security_headers(tc_server *srv, const tc_config *cfg)
+{
+    static const char *const fixed[][2] = {
+        {"content-security-policy:", csp},
+        {"x-content-type-options:", "nosniff"},
+        {"referrer-policy:", "no-referrer"},
+        {"x-frame-options:", "DENY"},
+        {"permissions-policy:", "camera=(self), microphone=(self), geolocation=()"},
+        {"cross-origin-opener-policy:", "same-origin"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++, n++) {
+        srv->headers[n].name = fixed[i][0];
+        srv->headers[n].value = fixed[i][1];
+    }
+    if (!cert_is_self_signed(cfg->tls_cert)) {
+        srv->headers[n].name = "strict-transport-security:";
+        srv->headers[n++].value = "max-age=31536000";
+    }
+    for (int i = 0; i + 1 < n; i++)
+        srv->headers[i].next = &srv->headers[i + 1];
+}
+
 static gboolean on_tick(gpointer data)
 {
     tc_server *srv = data;
@@ -217,6 +265,8 @@ static bool start_lws(tc_server *srv)
     info.ssl_cert_filepath = cfg->tls_cert;
     info.ssl_private_key_filepath = cfg->tls_key;
     info.retry_and_idle_policy = &srv->idle_policy;
+    set_security_headers(srv, cfg);
+    info.headers = srv->headers;
     info.user = srv;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     srv->lws = lws_create_context(&info);

@@ -96,6 +96,8 @@ struct tc_server {
     bool shutting_down;
     char origin_list[1024]; /* allowed origins, comma-separated */
     lws_retry_bo_t idle_policy;
+    /* Security headers on every HTTP answer (pages, API, errors): see server.c. */
+    struct lws_protocol_vhost_options headers[7];
     struct lws_http_mount mounts[1];
 };
 

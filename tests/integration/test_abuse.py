@@ -163,6 +163,87 @@ async def queue_flood_from_one_address():
     await srv.astop()
 
 
+def head_of(srv, method, path, body=None, headers=None):
+    """(status, lower-cased headers) of one HTTPS request."""
+    import http.client
+    conn = http.client.HTTPSConnection("127.0.0.1", srv.port, timeout=10,
+                                       context=tchelper.insecure_ssl())
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+
+
+SECURITY = {"content-security-policy", "x-content-type-options", "referrer-policy",
+            "x-frame-options"}
+
+
+def check_security_headers(what, status, h, hsts):
+    missing = sorted(SECURITY - set(h))
+    csp = h.get("content-security-policy", "")
+    S.check(not missing and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+            and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+            and h.get("x-content-type-options") == "nosniff"
+            and h.get("referrer-policy") == "no-referrer",
+            f"{what} ({status}): CSP without inline script, frame-ancestors 'none', nosniff, "
+            "no-referrer", {"missing": missing, "csp": csp})
+    S.check(("strict-transport-security" in h) == hsts,
+            f"{what}: HSTS {'sent' if hsts else 'not sent'}", h.get("strict-transport-security"))
+
+
+ROUTES = [("GET", "/join"), ("GET", "/agent"), ("GET", "/ops"), ("GET", "/i/ABCD-EFGH-JKMN"),
+          ("GET", "/"), ("GET", "/shared/tc.css"), ("GET", "/customer/customer.js"),
+          ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/v1/stats/live"),
+          ("GET", "/no/such/file"), ("POST", "/api/v1/evidence?session_id=1")]
+
+
+@S.test
+async def security_headers_on_every_route():
+    """Every page, file, API answer and error carries the security headers (issue 12
+    item 10); no HSTS on the self-signed test certificate."""
+    srv = S.server(name="headers")
+    srv.start()
+    for method, path in ROUTES:
+        status, h = await asyncio.to_thread(head_of, srv, method, path,
+                                            b"x" if method == "POST" else None)
+        check_security_headers(f"{method} {path}", status, h, hsts=False)
+    await srv.astop()
+
+
+def ca_signed_cert(tmp):
+    """A leaf certificate for localhost signed by a throwaway CA: not self-signed."""
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+    ca_key, ca_crt = os.path.join(tmp, "ca.key"), os.path.join(tmp, "ca.crt")
+    key, csr, crt = (os.path.join(tmp, n) for n in ("leaf.key", "leaf.csr", "leaf.crt"))
+    ext = os.path.join(tmp, "leaf.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", ca_key, "-out", ca_crt, "-days", "2", "-subj", "/CN=test CA")
+    run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=localhost")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key,
+        "-CAcreateserial", "-out", crt, "-days", "2", "-extfile", ext)
+    return crt, key
+
+
+@S.test
+async def hsts_on_a_real_certificate():
+    """With a certificate that is not self-signed, answers carry HSTS too."""
+    srv = S.server(name="hsts")
+    crt, key = ca_signed_cert(srv.tmp)
+    srv.config["server"]["tls_cert"], srv.config["server"]["tls_key"] = crt, key
+    srv.write_config()
+    srv.start()
+    for method, path in ROUTES[:3] + ROUTES[7:9]:
+        status, h = await asyncio.to_thread(head_of, srv, method, path)
+        check_security_headers(f"{method} {path}", status, h, hsts=True)
+    await srv.astop()
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--flood":
         flood_main(sys.argv[2], sys.argv[3], float(sys.argv[4]))

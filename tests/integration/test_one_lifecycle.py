@@ -214,6 +214,37 @@ async def agent_back_after_the_window_codes_the_call():
     await again.close()
 
 
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+       b"\x00\x00\x00\x90wS\xde")
+
+
+@S.test
+async def evidence_only_during_the_call_and_its_wrap_up():
+    """Stills are images (their bytes say so) and are taken during the call or its
+    after-call work, not after (issue 12 item 10: HTML stored as image/png, and uploads
+    accepted at any time later)."""
+    agent = await srv.agent("closer", available=True)
+    cust = await srv.customer("closing")
+    await call(agent, cust)
+    token = agent.login_reply.get("auth_token")
+    path = f"/api/v1/evidence?session_id={cust.session_id}"
+    status, body = await srv.ahttp_post(path, PNG, "image/png", token)
+    S.check(status == 201, "a PNG during the call -> 201", (status, body))
+    status, body = await srv.ahttp_post(path, b"<html><script>x</script>", "image/png", token)
+    S.check(status == 400, "HTML sent as image/png -> 400", (status, body))
+    status, body = await srv.ahttp_post(path, PNG, "image/jpeg", token)
+    S.check(status == 400, "a PNG sent as image/jpeg -> 400", (status, body))
+    await agent.request("hangup")
+    await cust.maybe_event("session.ended", 3)
+    status, body = await srv.ahttp_post(path, PNG, "image/png", token)
+    S.check(status == 201, "during after-call work (30 s here) -> 201", (status, body))
+    r = await agent.request("agent.outcome", session_id=cust.session_id, code="ok")
+    S.check_reply(r, "agent.outcome", "outcome saved")
+    status, body = await srv.ahttp_post(path, PNG, "image/png", token)
+    S.check(status == 409, "after the after-call work -> 409", (status, body))
+    await agent.close()
+
+
 @S.test
 async def server_stop_reaches_both_sides():
     """A clean stop ends the call for both sides' current connections."""
