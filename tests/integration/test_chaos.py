@@ -5,7 +5,7 @@ Two runs, each against a fresh server with short timers (ring 3 s, after-call wo
 resume window 3 s): a fixed seed, and a new random seed printed in the log, so that a failure
 can be replayed with `tools/chaos.py --seed N --duration S`. Each run has virtual customers,
 agents and ops clients do random legal and illegal things for TC_CHAOS_SECONDS / 2 seconds
-(default 60 / 2) and checks the invariants listed at the top of tools/chaos.py after every
+(default 50 / 2) and checks the invariants listed at the top of tools/chaos.py after every
 step (no crash and no sanitizer report; customers gone past the window have their sessions
 ended; no ring for a customer gone past it; one agent, one connection, one state; every
 acknowledged write in the database; the live stats agree with the database). Then every
@@ -31,7 +31,7 @@ FIXED_SEED = 1
 
 
 def main():
-    total_s = float(os.environ.get("TC_CHAOS_SECONDS", "60"))
+    total_s = float(os.environ.get("TC_CHAOS_SECONDS", "50"))
     seed = os.environ.get("TC_CHAOS_SEED")
     new_seed = int(seed) if seed else int.from_bytes(os.urandom(4), "big")
     chaos.tchelper.log(f"== chaos ({chaos.tchelper.BINARY}): seeds {FIXED_SEED} (fixed) and "
