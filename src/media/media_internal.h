@@ -91,6 +91,7 @@ typedef struct tc_relay_stream {
     uint32_t out_source;
     uint16_t seq_offset, last_seq;
     uint16_t source_first_seq; /* ours for the current source's first packet */
+    bool source_changed;       /* the stream has had another source before */
     uint32_t ts_offset, last_ts;
     int64_t last_us;
     /* the RTX stream we send keeps its own sequence continuous the same way */

@@ -77,6 +77,7 @@ void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, siz
         s->seq_offset = (uint16_t)(s->last_seq + 1 - seq);
         s->ts_offset = s->last_ts + (elapsed ? elapsed : 1) - ts;
         s->source_first_seq = (uint16_t)(s->last_seq + 1);
+        s->source_changed = true;
     }
     s->out_source = source;
     s->last_seq = (uint16_t)(seq + s->seq_offset);
@@ -92,12 +93,16 @@ void tc_relay_send_stream(tc_leg *leg, int i, uint32_t source, uint8_t *buf, siz
     tc_leg_send_rtp(leg, buf, len, cap);
 }
 
-/* Whether our sequence number seq went out from the current source: between
- * its first packet and the newest, modulo 2^16. */
+/* Whether our sequence number seq can stand for a packet of the current
+ * source: one it sent between its first packet and the newest (modulo 2^16),
+ * or any if it is the stream's only source so far (no shift: a packet we never
+ * forwarded has the same number for its sender). */
 static bool from_current_source(const tc_relay_stream *s, uint16_t seq)
 {
     uint16_t span = (uint16_t)(s->last_seq - s->source_first_seq);
-    return s->out_started && (uint16_t)(seq - s->source_first_seq) <= span;
+    if (!s->out_started)
+        return false;
+    return !s->source_changed || (uint16_t)(seq - s->source_first_seq) <= span;
 }
 
 /* Forwards an RTX packet (RFC 4588) from `from`, which repairs the media it

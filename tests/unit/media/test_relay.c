@@ -441,6 +441,54 @@ static void nacks_are_translated_to_the_current_sender(void **state)
     assert_int_equal(k.c2.n_sent, before);
 }
 
+/* The NACKed seqs of the last NACK a leg sent its peer; the count. */
+static int sent_nack(const tc_leg *leg, uint32_t *media, uint16_t *seqs)
+{
+    for (int i = leg->n_sent - 1; i >= 0; i--) {
+        if (!leg->sent[i].rtcp)
+            continue;
+        tc_rtcp_iter it;
+        tc_rtcp_packet pkt;
+        tc_rtcp_iter_init(&it, leg->sent[i].data, leg->sent[i].len);
+        while (tc_rtcp_iter_next(&it, &pkt) == 1) {
+            static tc_rtcp_fb fb;
+            if (pkt.pt == TC_RTCP_RTPFB && tc_rtcp_parse_fb(&pkt, &fb) == 0 &&
+                fb.kind == TC_RTCP_FB_NACK) {
+                *media = fb.media_ssrc;
+                memcpy(seqs, fb.nack_seqs, fb.nack_count * sizeof *seqs);
+                return fb.nack_count;
+            }
+        }
+    }
+    return 0;
+}
+
+/* While a stream has had one source, nothing is shifted: a NACK or an RTX for
+ * a packet from before the relay forwarded any (the receiver's guess, a
+ * sender's own history) keeps its number and goes on, as the sender or the
+ * receiver may still make sense of it. */
+static void one_source_passes_numbers_as_they_are(void **state)
+{
+    (void)state;
+    call k;
+    customer(&k.c1, 0x1111, 0x1112);
+    agent(&k.a, false);
+    send_media(&k.c1, &k.a, 0x1111, 1000, 10);
+    uint8_t buf[TC_PACKET_CAP];
+    const uint16_t seqs[] = {(uint16_t)(1009 - 2000), 1004};
+    size_t len = agent_feedback(buf, false, seqs, 2);
+    assert_int_equal(tc_relay_on_rtcp(&k.a, &k.c1, buf, len), 0);
+    uint32_t media = 0;
+    uint16_t got[TC_RTCP_MAX_NACK_SEQS];
+    assert_int_equal(sent_nack(&k.c1, &media, got), 2);
+    assert_int_equal(media, 0x1111);
+    assert_int_equal(got[0], (uint16_t)(1009 - 2000));
+    assert_int_equal(got[1], 1004);
+    len = rtx(buf, 300, 0x1112, (uint16_t)(1009 - 2000));
+    assert_int_equal(tc_relay_on_rtp(&k.c1, &k.a, buf, len), 0);
+    expect_rtx(last_sent(&k.a), 300, (uint16_t)(1009 - 2000));
+}
+
 /* What the relay still keeps it resends itself, with the numbers the agent
  * knows, whoever sent it. */
 static void nacks_are_served_from_what_was_sent(void **state)
@@ -474,6 +522,7 @@ int main(void)
         cmocka_unit_test(the_agents_pli_names_the_current_sender),
         cmocka_unit_test(nacks_are_translated_to_the_current_sender),
         cmocka_unit_test(nacks_are_served_from_what_was_sent),
+        cmocka_unit_test(one_source_passes_numbers_as_they_are),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
