@@ -201,7 +201,7 @@ step('the agent signs in again within the window: the call comes back with desk,
     assert.ok(c1 > c0, `the customer decodes the agent again (${c0}→${c1})`);
     assert.equal(await until(async () => (await peerStateShown(cust)) === null, 10000), true, 'peer state gone');
     st.back = true;
-}, 60000);
+}, 90000);
 
 step('no page errors', async () => {
     for (const role of Object.keys(env.pages)) assert.deepEqual(env.errors(role), [], `${role} page errors`);

@@ -73,6 +73,7 @@ async function login(e) {
         return;
     }
     st.ringer.unlock(); // a user gesture: the ring may play later
+    ensureCamera(); // opens while the password is checked: a call to resume needs it at once
     $('#login-btn').disabled = true;
     try {
         await connect();
@@ -80,6 +81,7 @@ async function login(e) {
         if (ok.account.role !== 'agent') {
             await st.sig.request('logout').catch(() => {});
             err.append(noticeEl('error', 'agent.not_agent'));
+            cameraOffUnlessSignedIn();
             return;
         }
         st.creds = { username, password };
@@ -87,9 +89,19 @@ async function login(e) {
         await signedIn(ok);
     } catch (ex) {
         err.append(noticeEl('error', ex.code === 'bad_credentials' ? 'login.bad_credentials' : 'login.failed'));
+        cameraOffUnlessSignedIn();
     } finally {
         $('#login-btn').disabled = false;
     }
+}
+
+// The camera opened with the sign-in attempt is closed when the attempt did not sign in.
+function cameraOffUnlessSignedIn() {
+    ensureCamera().then((stream) => {
+        if (st.account || !stream) return;
+        stopStream(stream);
+        setStream(null);
+    });
 }
 
 async function signedIn(ok) {
@@ -100,25 +112,37 @@ async function signedIn(ok) {
     showPanel('console');
     setState(ok.state, '', ok.after_call ? ok.after_call.until : null);
     announce(t('agent.signed_in', { name: ok.account.name || ok.account.username }));
-    const w = await st.sig.request('queue.watch').catch(() => null);
-    if (w) renderQueues(w.desks);
-    // The agent's own camera, ready before the first ring.
-    if (!st.stream) {
-        try {
-            setStream(await getCamera('facing:user'));
-        } catch (ex) {
-            setText($('#capture-status'), `gum.${gumErrorKind(ex)}.title`);
-        }
-    }
     if (ok.call && ok.call.session_id && !st.call) {
         // Signed in again during a call (after a reload or a closed tab): the call continues,
-        // with what the console showed before.
+        // with what the console showed before; media first, the relay is waiting for it.
         takeCall(ok.call);
         announce(t('agent.call_restored', { desk: $('#ci-desk').textContent }));
+        await ensureCamera();
         await startMedia();
     } else if (!ok.call && ok.after_call && ok.after_call.session_id) {
         showAfterCall(ok.after_call);
     }
+    const w = await st.sig.request('queue.watch').catch(() => null);
+    if (w) renderQueues(w.desks);
+    await ensureCamera(); // the agent's own camera, ready before the first ring
+}
+
+// Opens the camera once (later calls wait for the same attempt); a refusal is shown, and the
+// next sign-in tries again.
+function ensureCamera() {
+    if (st.stream) return Promise.resolve(st.stream);
+    if (!st.cameraP) {
+        st.cameraP = getCamera('facing:user').then((stream) => {
+            setStream(stream);
+            return stream;
+        }).catch((ex) => {
+            setText($('#capture-status'), `gum.${gumErrorKind(ex)}.title`);
+            return null;
+        }).finally(() => {
+            st.cameraP = null;
+        });
+    }
+    return st.cameraP;
 }
 
 async function relogin() {
