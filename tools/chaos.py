@@ -20,9 +20,15 @@ The actions and their order are a function of the seed: each step draws the same
 (kind, actor, four parameters) whatever the server answered. What an action then does with
 them depends on what the server said (which ring to accept; accept, decline, hang up and
 outcome go to an agent that has a ring, a call or after-call work, if one has), and timing
-varies with the clock; no assertion depends on timing luck: timers get slack, and where a deadline is
-passed the driver first makes sure the server's loop ran (two pings 0.6 s apart) before
-calling it a failure. A failure prints the seed, the step and the last 20 actions.
+varies with the clock; no assertion depends on timing luck: timers get slack, and where a
+deadline is passed the driver first makes sure the server's loop ran (two pings 0.6 s apart)
+before calling it a failure. A failure prints the seed, the step and the last 20 actions;
+--steps N replays up to step N. Two actions run things at the same moment: two connections
+resuming one session (exactly one must be replaced) and customer and agent ending one call.
+
+A server of our own runs with ASAN_OPTIONS max_free_fill_size/free_fill_byte added: ASan
+keeps freed blocks in quarantine unchanged, and a stale pointer read by GLib (not
+instrumented) would still find its old value there; filled, it does not, and the fault shows.
 
 Invariants, checked against the server's own view (replies and events, the stats API
 GET /api/v1/stats/live and `stats.live`, and the SQLite database opened read-only):
