@@ -279,3 +279,10 @@ typedef struct {
 int tc_sdp_write_answer(const tc_sdp *offer, const tc_sdp_choice choices[TC_SDP_MAX_MEDIA],
                         const tc_sdp_prefs *prefs, const tc_sdp_local *local, char *buf,
                         size_t cap);
+
+/* Whether the relay may send STUN to a remote candidate: an IP literal (no zone,
+ * no name), a non-zero port, and not an unspecified, broadcast or multicast
+ * address; loopback and link-local only if allow_local (tests). A customer must
+ * not point the relay at addresses it has no business reaching (issue 12;
+ * coturn denies such peers since CVE-2020-26262). */
+bool tc_sdp_candidate_reachable(const tc_sdp_candidate *c, bool allow_local);

@@ -662,7 +662,9 @@ static void add_offer_candidates(tc_leg *leg, const tc_sdp_media *m0)
     for (int i = 0; i < m0->n_candidates; i++) {
         const tc_sdp_candidate *c = &m0->candidates[i];
         char line[256];
-        if (c->mdns || c->component != 1 || tc_sdp_write_candidate(c, line, sizeof line) < 0)
+        if (c->mdns || c->component != 1 ||
+            !tc_sdp_candidate_reachable(c, leg->sh->cfg->media_loopback) ||
+            tc_sdp_write_candidate(c, line, sizeof line) < 0)
             continue;
         tc_leg_add_candidate(leg, line);
     }

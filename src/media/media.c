@@ -45,7 +45,12 @@ typedef struct tc_media_session {
     bool video_no_codec[2];             /* it rejected one for want of a common codec */
     bool told_audio_only;               /* both sides were sent call.media video false */
     uint64_t sdp_id[2], sdp_version[2]; /* our last answer's o= line, per side */
+    int remote_candidates[2];           /* trickled since the side's last offer */
 } tc_media_session;
+
+/* Trickled candidates a side may add per offer: a browser sends a handful; each
+ * one costs STUN checks, so a page may not make the relay probe without end. */
+#define TC_REMOTE_CANDIDATES_MAX 32
 
 typedef enum leg_msg_kind {
     MSG_CREATE,
@@ -481,6 +486,7 @@ int tc_media_offer(tc_media *m, int64_t session_id, tc_media_side side, const ch
     if (video)
         *video = s->leg_video[side];
     s->has_leg[side] = true;
+    s->remote_candidates[side] = 0;
     leg_msg_kind kind = msg->kind;
     post(m, s, msg); /* the worker owns msg from here */
     check_call_video(m, s, kind);
@@ -500,10 +506,15 @@ int tc_media_remote_candidate(tc_media *m, int64_t session_id, tc_media_side sid
     } else {
         tc_sdp_candidate c;
         int rc = tc_sdp_parse_candidate(candidate, len, &c);
-        if (rc || c.mdns || c.component != 1) {
+        /* mDNS names are reached as peer-reflexive instead; addresses the relay
+         * must not probe, and candidates past the cap, are dropped (ok, unused) */
+        if (rc || c.mdns || c.component != 1 ||
+            !tc_sdp_candidate_reachable(&c, m->cfg->media_loopback) ||
+            s->remote_candidates[side] >= TC_REMOTE_CANDIDATES_MAX) {
             g_free(msg);
-            return rc == 0 ? 0 : -EINVAL; /* mDNS names: reached as peer-reflexive instead */
+            return rc == 0 ? 0 : -EINVAL;
         }
+        s->remote_candidates[side]++;
         msg->kind = MSG_CANDIDATE;
         size_t skip = len >= 2 && candidate[0] == 'a' && candidate[1] == '=' ? 2 : 0;
         msg->candidate = g_strndup(candidate + skip, len - skip);

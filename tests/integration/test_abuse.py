@@ -244,6 +244,105 @@ async def hsts_on_a_real_certificate():
     await srv.astop()
 
 
+def udp_listeners(addrs):
+    """One UDP socket per (family, address): [(socket, address, port)]."""
+    import socket as so
+    out = []
+    for family, addr in addrs:
+        s = so.socket(family, so.SOCK_DGRAM)
+        s.bind((addr, 0))
+        s.setblocking(False)
+        out.append((s, addr, s.getsockname()[1]))
+    return out
+
+
+def datagrams(listeners):
+    """How many datagrams each listener has received so far (drains them)."""
+    counts = []
+    for s, _, _ in listeners:
+        n = 0
+        while True:
+            try:
+                s.recv(2048)
+                n += 1
+            except BlockingIOError:
+                break
+        counts.append(n)
+    return counts
+
+
+async def trickle(srv, candidates):
+    c = await srv.customer("broadband")
+    r = await c.request("offer", sdp=tchelper.FAKE_SDP)
+    if r.get("type") != "offer.ok":
+        raise RuntimeError(f"offer: {r}")
+    answers = [(await c.request("candidate", candidate=cand, sdpMid="0", sdpMLineIndex=0))
+               .get("type") for cand in candidates]
+    return c, answers
+
+
+def cand(addr, port):
+    return f"candidate:1 1 udp 2122260223 {addr} {port} typ host"
+
+
+@S.test
+async def hostile_candidates_draw_no_stun():
+    """Candidates that point the relay at addresses it must not probe are dropped
+    (issue 12 item 9: 0.0.0.0, broadcast, multicast, fe80::1%eth0, ::1, port 0 all drew
+    STUN). Only loopback targets are used here, so that a failure sends nothing off this
+    machine: loopback must be refused when media.loopback is false, and 0.0.0.0 (which
+    Linux delivers to this host) always. A server with media.loopback true, fed the same
+    candidates, shows the listeners would have seen the checks."""
+    import socket as so
+    families = [(so.AF_INET, "127.0.0.1"), (so.AF_INET, "127.0.0.2")]
+    for loopback, name in (("false", "refused"), ("true", "control")):
+        srv = S.server(config={"media": {"loopback": loopback, "interfaces": "lo"}}, name=name)
+        srv.start()
+        ls = udp_listeners(families)
+        cands = [cand(a, p) for _, a, p in ls] + [cand("0.0.0.0", ls[0][2]),
+                                                   cand("127.0.0.1", 0)]
+        c, answers = await trickle(srv, cands)
+        S.check(all(a == "candidate.ok" for a in answers), f"{name}: every candidate answered ok"
+                " (dropped ones too: nothing to act on)", answers)
+        got = [0] * len(ls)
+        for _ in range(30):  # checks start within a second; wait up to 3 s
+            got = [g + n for g, n in zip(got, datagrams(ls))]
+            if loopback == "true" and all(got):
+                break
+            await asyncio.sleep(0.1)
+        if loopback == "false":
+            S.check(got == [0] * len(ls), "no STUN reaches loopback targets when media.loopback "
+                    "is false, nor via 0.0.0.0", got)
+        else:
+            S.check(all(got), "control: with media.loopback true the same targets get STUN",
+                    got)
+        for s, _, _ in ls:
+            s.close()
+        await c.close()
+        await srv.astop()
+
+
+@S.test
+async def trickled_candidates_are_capped():
+    """At most 32 trickled candidates per offer draw checks (issue 12: 25 candidates drew
+    75 STUN requests, and nothing bounded them)."""
+    import socket as so
+    srv = S.server(config={"media": {"loopback": "true"}}, name="cap")
+    srv.start()
+    ls = udp_listeners([(so.AF_INET, "127.0.0.1")] * 40)
+    c, _ = await trickle(srv, [cand("127.0.0.1", p) for _, _, p in ls])
+    got = [0] * len(ls)
+    for _ in range(40):
+        got = [g + n for g, n in zip(got, datagrams(ls))]
+        await asyncio.sleep(0.1)
+    probed = sum(1 for g in got if g)
+    S.check(0 < probed <= 32, "at most 32 of 40 trickled candidates are probed", got)
+    for s, _, _ in ls:
+        s.close()
+    await c.close()
+    await srv.astop()
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--flood":
         flood_main(sys.argv[2], sys.argv[3], float(sys.argv[4]))
