@@ -65,8 +65,12 @@ static void rebuild_candidates(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tc_sdp_candidate c;
-    if (tc_sdp_parse_candidate((const char *)data, size, &c) == 0)
+    if (tc_sdp_parse_candidate((const char *)data, size, &c) == 0) {
         assert(c.component >= 1 && c.address[0] != '\0');
+        /* what may be probed with local addresses allowed includes what may without */
+        assert(!tc_sdp_candidate_reachable(&c, false) || tc_sdp_candidate_reachable(&c, true));
+        assert(c.port != 0 || !tc_sdp_candidate_reachable(&c, true));
+    }
     if (tc_sdp_parse((const char *)data, size, &offer) == 0) {
         int t = tc_sdp_transport_media(&offer);
         assert(t < (int)offer.n_media);
