@@ -185,7 +185,7 @@ export async function customerJoin(page, origin, desk = 'broadband') {
     await openCustomer(page, `${origin}/join`);
     await page.check(`input[name="desk"][value="${desk}"]`);
     await page.click('#to-devices');
-    await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
+    await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 30000 }); // camera start: slow on a loaded machine
     await page.click('#devices-ok');
     if (desk === 'id_check') {
         await page.check('#consent-box');
@@ -197,7 +197,7 @@ export async function customerJoin(page, origin, desk = 'broadband') {
 export async function customerRedeem(page, origin, code) {
     await openCustomer(page, `${origin}/i/${code}`);
     await page.click('#to-devices');
-    await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
+    await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 30000 }); // camera start: slow on a loaded machine
     await page.click('#devices-ok');
     await page.waitForSelector('[data-panel="waiting"]:not([hidden]), [data-panel="consent"]:not([hidden]), [data-panel="problem"]:not([hidden])',
         { timeout: 15000 });
