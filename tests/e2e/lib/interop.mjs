@@ -48,8 +48,14 @@ async function pageSample() {
                 codec: codecs[s.codecId] || null,
             };
         }
+        if (s.type === 'outbound-rtp' && s.kind === 'video') {
+            out.videoOut = { packetsSent: s.packetsSent, framesSent: s.framesSent, framesPerSecond: s.framesPerSecond,
+                frameWidth: s.frameWidth, targetBitrate: s.targetBitrate,
+                qualityLimitationReason: s.qualityLimitationReason, pliCount: s.pliCount, nackCount: s.nackCount };
+        }
         if (s.type === 'candidate-pair' && (s.id === pairId || (!pairId && s.nominated && s.state === 'succeeded'))) {
-            out.pair = { state: s.state, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived };
+            out.pair = { state: s.state, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived,
+                availableOutgoingBitrate: s.availableOutgoingBitrate };
         }
     });
     // The element the page plays the other side in: audio is only rendered (and counted in
@@ -152,6 +158,12 @@ export function describeSide(role, s) {
             `audio ${a ? `packets ${a.packetsReceived}, totalAudioEnergy ${s.firstVideo?.audio?.totalAudioEnergy ?? '-'}→${a.totalAudioEnergy}, audioLevel ${a.audioLevel}, ${a.codec}` : 'no inbound audio'}; ` +
             `connection ${s.last?.connectionState}`,
     ];
+    const o = s.last?.videoOut;
+    if (o) {
+        lines.push(`  ${role} sends video: packets ${o.packetsSent}, frames ${o.framesSent}, ${o.framesPerSecond ?? '-'} fps, ` +
+            `width ${o.frameWidth ?? '-'}, target ${o.targetBitrate ?? '-'} bps, limited by ${o.qualityLimitationReason ?? '-'}, ` +
+            `PLIs ${o.pliCount ?? '-'}, NACKs ${o.nackCount ?? '-'}; available outgoing ${s.last?.pair?.availableOutgoingBitrate ?? '-'} bps`);
+    }
     const el = s.last?.element;
     if (el) {
         lines.push(`  ${role} #remote: readyState ${el.readyState}, ${el.paused ? 'paused' : 'playing'}, currentTime ` +
