@@ -40,6 +40,7 @@ typedef enum tc_msg {
     TC_MSG_ANSWER,
     TC_MSG_CANDIDATE,
     TC_MSG_HANGUP,
+    TC_MSG_AGENT_EXTEND_WRAP_UP,
     TC_MSG_COUNT
 } tc_msg;
 

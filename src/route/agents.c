@@ -21,6 +21,8 @@ void tc_agent_set(tc_router *r, tc_agent *a, tc_agent_state state, const char *r
     tc_agent_state was = a->state;
     a->state = state;
     snprintf(a->reason, sizeof a->reason, "%s", reason ? reason : "");
+    if (state != TC_AGENT_AFTER_CALL_WORK || a->acw_until == 0)
+        a->acw_extended = false;
     a->acw_until = until;
     if (state == TC_AGENT_AVAILABLE && was != TC_AGENT_AVAILABLE)
         a->idle_since = now;
@@ -213,6 +215,22 @@ int tc_router_agent_outcome(tc_router *r, int64_t agent_id, int64_t session_id, 
     }
     if (state_out)
         *state_out = a->state;
+    return 0;
+}
+
+int tc_router_agent_extend_wrap_up(tc_router *r, int64_t agent_id, int64_t session_id, int64_t now,
+                                   int64_t *until_out)
+{
+    tc_agent *a = tc_router_find_agent(r, agent_id);
+    if (!a)
+        return -ENOENT;
+    if (a->state != TC_AGENT_AFTER_CALL_WORK || a->session_id != session_id || a->acw_extended)
+        return -EBADFD;
+    a->acw_extended = true;
+    a->acw_until += (int64_t)r->cfg->after_call_work_s * 1000;
+    tc_info("agent %s: after-call work extended", a->username);
+    tc_store_audit(r->store, now, session_id, agent_id, "wrap_up_extended", NULL);
+    *until_out = a->acw_until;
     return 0;
 }
 

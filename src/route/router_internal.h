@@ -54,6 +54,7 @@ typedef struct tc_agent {
     int64_t idle_since; /* when it last became available */
     int64_t session_id; /* ringing for, on, or wrapping up */
     int64_t acw_until;
+    bool acw_extended; /* the after-call work was extended once */
     /* a call that ended while the agent was away past the window: its outcome
      * is still owed, so the next login starts in after-call work for it */
     int64_t owed_session_id;

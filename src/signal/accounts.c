@@ -346,6 +346,20 @@ void tc_handle_agent_outcome(tc_conn *c, tc_request *req)
                                             "state", tc_agent_state_name(state))));
 }
 
+void tc_handle_agent_extend_wrap_up(tc_conn *c, tc_request *req)
+{
+    int64_t session_id = tc_request_int(req, "session_id", 0), until = 0;
+    int rc = tc_router_agent_extend_wrap_up(c->srv->router, c->account_id, session_id,
+                                            tc_server_now(), &until);
+    if (rc) {
+        tc_reply_router_error(c, req, rc);
+        return;
+    }
+    tc_conn_reply(
+        c, tc_protocol_reply(req, json_pack("{s:I, s:I}", "session_id", (json_int_t)session_id,
+                                            "until", (json_int_t)until)));
+}
+
 void tc_handle_invite_create(tc_conn *c, tc_request *req)
 {
     const tc_config *cfg = c->srv->cfg;

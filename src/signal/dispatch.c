@@ -223,6 +223,7 @@ static const handler_fn handlers[TC_MSG_COUNT] = {
     [TC_MSG_AGENT_ACCEPT] = tc_handle_agent_accept,
     [TC_MSG_AGENT_DECLINE] = tc_handle_agent_decline,
     [TC_MSG_AGENT_OUTCOME] = tc_handle_agent_outcome,
+    [TC_MSG_AGENT_EXTEND_WRAP_UP] = tc_handle_agent_extend_wrap_up,
     [TC_MSG_INVITE_CREATE] = tc_handle_invite_create,
     [TC_MSG_STATS_LIVE] = tc_handle_stats_live,
     [TC_MSG_QUEUE_WATCH] = tc_handle_queue_watch,

@@ -55,6 +55,7 @@ static const msg_rule rules[TC_MSG_COUNT] = {
                             {{"state", F_STR, true, 1, 16}, {"reason", F_STR, false, 0, 64}}},
     [TC_MSG_AGENT_ACCEPT] = {"agent.accept", TC_ROLE_AGENT, {SESSION_ID}},
     [TC_MSG_AGENT_DECLINE] = {"agent.decline", TC_ROLE_AGENT, {SESSION_ID}},
+    [TC_MSG_AGENT_EXTEND_WRAP_UP] = {"agent.extend_wrap_up", TC_ROLE_AGENT, {SESSION_ID}},
     [TC_MSG_AGENT_OUTCOME] = {"agent.outcome",
                               TC_ROLE_AGENT,
                               {SESSION_ID,

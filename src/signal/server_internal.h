@@ -135,6 +135,7 @@ void tc_handle_agent_state(tc_conn *c, tc_request *req);
 void tc_handle_agent_accept(tc_conn *c, tc_request *req);
 void tc_handle_agent_decline(tc_conn *c, tc_request *req);
 void tc_handle_agent_outcome(tc_conn *c, tc_request *req);
+void tc_handle_agent_extend_wrap_up(tc_conn *c, tc_request *req);
 void tc_handle_invite_create(tc_conn *c, tc_request *req);
 void tc_handle_stats_live(tc_conn *c, tc_request *req);
 void tc_handle_queue_watch(tc_conn *c, tc_request *req);

@@ -451,6 +451,31 @@ static void agent_gone_past_window_ends_call(void **state)
     assert_int_equal(st, TC_AGENT_AVAILABLE);
 }
 
+/* Issue 12 item 19: after-call work can be extended once, by its own length. */
+static void wrap_up_extends_once(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    assert_int_equal(tc_router_hangup(f->r, c1, T0 + 10 * SEC), 0);
+    int64_t until = 0;
+    assert_int_equal(tc_router_agent_extend_wrap_up(f->r, a, c1 + 1, T0 + 20 * SEC, &until),
+                     -EBADFD);
+    assert_int_equal(tc_router_agent_extend_wrap_up(f->r, a, c1, T0 + 20 * SEC, &until), 0);
+    assert_int_equal(until, T0 + 10 * SEC + 120 * SEC);
+    assert_int_equal(tc_router_agent_extend_wrap_up(f->r, a, c1, T0 + 21 * SEC, &until), -EBADFD);
+    tc_router_tick(f->r, T0 + 70 * SEC);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AFTER_CALL_WORK);
+    tc_router_tick(f->r, T0 + 130 * SEC);
+    assert_int_equal(fx_agent_state(f, a), TC_AGENT_AVAILABLE);
+    /* the next call's wrap-up may be extended again */
+    int64_t c2 = fx_join(f, "broadband", T0 + 131 * SEC);
+    tc_session_info info;
+    assert_int_equal(tc_router_agent_accept(f->r, a, c2, T0 + 132 * SEC, &info), 0);
+    assert_int_equal(tc_router_hangup(f->r, c2, T0 + 140 * SEC), 0);
+    assert_int_equal(tc_router_agent_extend_wrap_up(f->r, a, c2, T0 + 141 * SEC, &until), 0);
+}
+
 static void agent_owed_an_outcome_is_forgotten_after_an_hour(void **state)
 {
     fx *f = fx_of(state);
@@ -685,6 +710,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(agent_drop_while_ringing_rings_another, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(agent_gone_past_window_ends_call, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(wrap_up_extends_once, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(agent_owed_an_outcome_is_forgotten_after_an_hour, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(drops_and_returns_are_told_to_the_other_side, fx_setup,

@@ -68,6 +68,7 @@ static const mspec specs[] = {
      {{"state", 's', true, 1, 16}, {"reason", 's', false, 0, 64}}},
     {"agent.accept", TC_MSG_AGENT_ACCEPT, TC_ROLE_AGENT, {SESSION_ID}},
     {"agent.decline", TC_MSG_AGENT_DECLINE, TC_ROLE_AGENT, {SESSION_ID}},
+    {"agent.extend_wrap_up", TC_MSG_AGENT_EXTEND_WRAP_UP, TC_ROLE_AGENT, {SESSION_ID}},
     {"agent.outcome",
      TC_MSG_AGENT_OUTCOME,
      TC_ROLE_AGENT,
@@ -254,7 +255,7 @@ static void missing_required_field_is_named(void **state)
             checked++;
         }
     }
-    assert_int_equal(checked, 15);
+    assert_int_equal(checked, 16);
 }
 
 static void wrong_typed_field_is_named(void **state)
