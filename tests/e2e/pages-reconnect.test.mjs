@@ -153,8 +153,15 @@ step('a frozen picture is never "Good connection": the agent\'s camera stops sen
     assert.equal(await qualityShown(cust), '无画面');
     await chooseLang(cust, 'en');
     await agent.evaluate(() => window.__savedSender.replaceTrack(window.__savedTrack));
-    assert.ok(await until(async () => (await qualityShown(cust)) === 'Good connection', 15000),
-        'back to Good connection when frames arrive');
+    const [g0, g1] = await waitVideoFlows(cust);
+    assert.ok(g1 > g0, `frames arrive again (${g0}→${g1})`);
+    // Back to a label about the connection (good, fair or poor: round trips vary on a busy machine).
+    const back = await until(async () => {
+        const q = await qualityShown(cust);
+        return q && q !== 'No picture' ? q : null;
+    }, 10000);
+    note(`frames again: label "${back}"`);
+    assert.match(back || '', /connection/, 'the label leaves "No picture" when frames arrive');
 }, 60000);
 
 step('agent tab closes: the customer sees "The agent is reconnecting…", not Good connection', async () => {
