@@ -93,6 +93,7 @@ sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "integration"))
 import tchelper  # noqa: E402  (re-executes under Debian's python3 if websockets is missing)
 
 import argparse  # noqa: E402
+import atexit  # noqa: E402
 import asyncio  # noqa: E402
 import collections  # noqa: E402
 import configparser  # noqa: E402
@@ -410,6 +411,7 @@ class OwnTarget:
             _add_accounts(lambda n, r, s: self.srv.add_account(n, r, s or None))
             fd, _TEMPLATE_DB = tempfile.mkstemp(prefix="tc-chaos-accounts-", suffix=".db")
             os.close(fd)
+            atexit.register(os.unlink, _TEMPLATE_DB)
             shutil.copyfile(self.srv.db, _TEMPLATE_DB)
         self.ws_url = self.srv.ws_url
         self.origin = self.srv.origin
