@@ -47,7 +47,9 @@
 #define TC_SDP_MAX_LEN 65536
 #define TC_SDP_MAX_MEDIA 8
 #define TC_SDP_MAX_CANDIDATES 32
-#define TC_SDP_MAX_CODECS 32
+/* Chromium 156 offers 34 video payload types (VP8, VP9 x4, H.264 x12, AV1, H.265,
+ * their RTX, red, ulpfec); dynamic types span 35-63 and 96-127. */
+#define TC_SDP_MAX_CODECS 64
 #define TC_SDP_MAX_EXTMAPS 16
 #define TC_SDP_MAX_SSRCS 8
 #define TC_SDP_MAX_RTCP_FB 8 /* per codec, and for "*" per m-line */

@@ -424,10 +424,36 @@ static void test_answer_session_version(void **state)
     assert_has("\r\no=- 7 3 IN IP4 127.0.0.1\r\n");
 }
 
+/* A Chromium 156 offer has 34 video payload types; with 32 at most, a
+ * receive-only agent offer got bad_sdp and its call had no media (issue 11,
+ * found by the interop tests). */
+static void test_many_video_payload_types(void **state)
+{
+    (void)state;
+    GString *s = g_string_new("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                              "a=group:BUNDLE 0\r\nm=video 9 UDP/TLS/RTP/SAVPF");
+    for (int pt = 35; pt < 35 + 29; pt++)
+        g_string_append_printf(s, " %d", pt);
+    for (int pt = 96; pt < 96 + 5; pt++)
+        g_string_append_printf(s, " %d", pt);
+    g_string_append(s, "\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n"
+                       "a=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 "
+                       "12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:"
+                       "12:34:56:78:9A:BC:DE:F0\r\na=setup:actpass\r\na=mid:0\r\na=recvonly\r\n"
+                       "a=rtcp-mux\r\n");
+    for (int pt = 35; pt < 35 + 29; pt++)
+        g_string_append_printf(s, "a=rtpmap:%d H264/90000\r\n", pt);
+    g_string_append(s, "a=rtpmap:96 VP8/90000\r\n");
+    assert_int_equal(tc_sdp_parse(s->str, s->len, &sdp), 0);
+    assert_int_equal(sdp.media[0].n_codecs, 34);
+    g_string_free(s, TRUE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_firefox_bundle_only_video),
+        cmocka_unit_test(test_many_video_payload_types),
         cmocka_unit_test(test_bundle_only_without_transport_lines),
         cmocka_unit_test(test_port_zero_still_rejected),
         cmocka_unit_test(test_webrtcbin_bundle_tag_bundle_only),
