@@ -170,6 +170,9 @@ int tc_router_agent_decline(tc_router *r, int64_t agent_id, int64_t session_id, 
 int tc_router_agent_outcome(tc_router *r, int64_t agent_id, int64_t session_id, const char *code,
                             const char *notes, int64_t now, tc_agent_state *state_out);
 int tc_router_agent_state(tc_router *r, int64_t agent_id, tc_agent_info *out);
+/* The ring the agent is answering now (timeout_s: what is left of it); -ENOENT if
+ * it is not being rung. For a console that logs in again while it rings. */
+int tc_router_ring_of(tc_router *r, int64_t agent_id, int64_t now, tc_ring_info *out);
 /* Once per after-call work: adds routing.after_call_work_s to it (*until_out: its new
  * end). -EBADFD if the agent is not wrapping up that session or extended it already. */
 int tc_router_agent_extend_wrap_up(tc_router *r, int64_t agent_id, int64_t session_id, int64_t now,

@@ -220,6 +220,30 @@ static bool more_urgent(const tc_session *a, const tc_session *b)
     return a->queued_at < b->queued_at;
 }
 
+static void fill_ring(tc_router *r, const tc_session *s, int64_t now, tc_ring_info *info)
+{
+    int64_t left_ms = s->ring_deadline - now;
+    *info = (tc_ring_info){
+        .session_id = s->id,
+        .waited_s = (int)((now - s->queued_at) / 1000),
+        .priority = s->priority,
+        .timeout_s = left_ms > 0 ? (int)((left_ms + 999) / 1000) : 0,
+    };
+    snprintf(info->desk, sizeof info->desk, "%s", r->cfg->desks[s->desk]);
+    snprintf(info->case_ref, sizeof info->case_ref, "%s", s->case_ref);
+}
+
+int tc_router_ring_of(tc_router *r, int64_t agent_id, int64_t now, tc_ring_info *out)
+{
+    tc_agent *a = tc_router_find_agent(r, agent_id);
+    tc_session *s =
+        a && a->state == TC_AGENT_RINGING ? tc_router_find_session(r, a->session_id) : NULL;
+    if (!s || s->state != TC_SESSION_RINGING || s->agent_id != agent_id)
+        return -ENOENT;
+    fill_ring(r, s, now, out);
+    return 0;
+}
+
 static void ring(tc_router *r, tc_session *s, tc_agent *a, int64_t now)
 {
     if (tc_store_session_offered(r->store, s->id, a->id, now) != 0)
@@ -230,14 +254,8 @@ static void ring(tc_router *r, tc_session *s, tc_agent *a, int64_t now)
     a->session_id = s->id;
     tc_info("session %" PRId64 ": ringing agent %s", s->id, a->username);
     tc_agent_set(r, a, TC_AGENT_RINGING, "", 0, now, true);
-    tc_ring_info info = {
-        .session_id = s->id,
-        .waited_s = (int)((now - s->queued_at) / 1000),
-        .priority = s->priority,
-        .timeout_s = r->cfg->ring_timeout_s,
-    };
-    snprintf(info.desk, sizeof info.desk, "%s", r->cfg->desks[s->desk]);
-    snprintf(info.case_ref, sizeof info.case_ref, "%s", s->case_ref);
+    tc_ring_info info;
+    fill_ring(r, s, now, &info);
     if (r->ev.ring)
         r->ev.ring(r->ev.user, a->id, &info);
 }

@@ -180,6 +180,11 @@ static void login_succeeded(tc_conn *c, login_job *job)
     char *event;
     while ((event = g_queue_pop_head(&c->deferred)) != NULL)
         tc_conn_event(c, event);
+    /* a console that logs in again while it rings is rung again, with what is left */
+    tc_ring_info ring;
+    if (info.state == TC_AGENT_RINGING &&
+        tc_router_ring_of(c->srv->router, a->id, tc_server_now(), &ring) == 0)
+        tc_hub_send_ring(c, &ring);
     tc_info("login: %s (%s) from %s", a->username, a->role, c->addr);
 }
 

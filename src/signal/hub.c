@@ -24,16 +24,21 @@ static void on_queue_update(void *user, int64_t session_id, int position, int wa
         tc_conn_position(c, position, wait_s, agents);
 }
 
+void tc_hub_send_ring(tc_conn *c, const tc_ring_info *ring)
+{
+    tc_conn_event(
+        c, tc_protocol_event("ring", json_pack("{s:I, s:s, s:i, s:s, s:s, s:i}", "session_id",
+                                               (json_int_t)ring->session_id, "desk", ring->desk,
+                                               "waited_s", ring->waited_s, "priority",
+                                               ring->priority ? "invite" : "normal", "case_ref",
+                                               ring->case_ref, "timeout_s", ring->timeout_s)));
+}
+
 static void on_ring(void *user, int64_t agent_id, const tc_ring_info *ring)
 {
     tc_conn *c = account(user, agent_id);
     if (c)
-        tc_conn_event(
-            c, tc_protocol_event("ring", json_pack("{s:I, s:s, s:i, s:s, s:s, s:i}", "session_id",
-                                                   (json_int_t)ring->session_id, "desk", ring->desk,
-                                                   "waited_s", ring->waited_s, "priority",
-                                                   ring->priority ? "invite" : "normal", "case_ref",
-                                                   ring->case_ref, "timeout_s", ring->timeout_s)));
+        tc_hub_send_ring(c, ring);
 }
 
 static void on_ring_cancelled(void *user, int64_t agent_id, int64_t session_id, const char *reason)

@@ -150,6 +150,8 @@ void tc_media_session_over(tc_server *srv, int64_t session_id);
 /* hub.c */
 tc_router_events tc_hub_events(tc_server *srv);
 void tc_hub_send_summaries(tc_server *srv);
+/* The ring event, to one connection. */
+void tc_hub_send_ring(tc_conn *c, const tc_ring_info *ring);
 
 /* http.c: per-request state of the HTTP protocol. */
 typedef struct tc_http_pss {

@@ -214,6 +214,30 @@ async def agent_back_after_the_window_codes_the_call():
     await again.close()
 
 
+@S.test
+async def relogin_while_ringing_gets_the_ring():
+    """An agent who logs in again while its console rings is rung on the new tab, with
+    what is left of the ring, and can accept (the chaos test found the new tab told
+    'ringing' with no ring: it could not accept, and the customer was missed)."""
+    agent = await srv.agent("twotabs", available=True)
+    cust = await srv.customer("tabs")
+    first = await agent.expect_event("ring", 5, lambda e: e.get("session_id") == cust.session_id)
+    tab2 = await srv.login("twotabs")
+    S.check(tab2.login_reply.get("state") == "ringing", "the second tab's login says ringing",
+            tab2.login_reply)
+    ring = await tab2.maybe_event("ring", 3)
+    S.check(ring is not None and ring.get("session_id") == cust.session_id
+            and ring.get("desk") == "tabs"
+            and 0 < ring.get("timeout_s", 0) <= first.get("timeout_s", 0),
+            "the second tab gets the ring, with the time left", (first, ring))
+    r = await tab2.request("agent.accept", session_id=cust.session_id)
+    S.check_reply(r, "agent.accept", "and accepts it")
+    await cust.maybe_event("session.answered", 3)
+    await tab2.request("hangup")
+    await tab2.request("agent.outcome", session_id=cust.session_id, code="ok")
+    await tab2.close()
+
+
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
        b"\x00\x00\x00\x90wS\xde")
 
