@@ -253,13 +253,55 @@ function setState(state, reason, until) {
         const tick = () => {
             const left = Math.max(0, (until - Date.now()) / 1000);
             setText($('#acw-text'), 'agent.acw_left', { t: fmtClock(left) });
+            acwWarn(left);
         };
         tick();
         st.timers.acw = setInterval(tick, 1000);
     } else {
         acw.hidden = true;
+        acwWarn(null);
+    }
+    if (prev === 'after_call_work' && state !== 'after_call_work' && st.lastSession && st.outcomeFor !== st.lastSession) {
+        // The timer ended after-call work with no outcome saved: said, not silent.
+        $('#acw-ended').replaceChildren(noticeEl('warn', 'agent.acw_ended_no_outcome', { id: st.lastSession, state: stateLabel() }));
     }
     if (prev !== state) announce(t('agent.state_now', { state: stateLabel() }));
+}
+
+// After-call work about to end by its timer with no outcome saved: a visible warning at
+// ACW_WARN_S seconds left, with one extension per session (agent.extend_wrap_up).
+const ACW_WARN_S = 15;
+function acwWarn(left) {
+    const box = $('#acw-warn');
+    const show = left !== null && left <= ACW_WARN_S && !!st.lastSession && st.outcomeFor !== st.lastSession;
+    if (show && box.hidden) {
+        setText($('#acw-warn-text'), 'agent.acw_warn');
+        $('#acw-extend').hidden = st.extendUnsupported || st.acwExtendedFor === st.lastSession;
+        box.hidden = false;
+        announce(t('agent.acw_warn'), { assertive: true });
+    } else if (!show && !box.hidden) {
+        box.hidden = true;
+    }
+}
+
+async function extendAcw() {
+    const id = st.lastSession;
+    const btn = $('#acw-extend');
+    btn.disabled = true;
+    try {
+        const ok = await st.sig.request('agent.extend_wrap_up', { session_id: id });
+        st.acwExtendedFor = id;
+        btn.hidden = true;
+        if (ok.until) setState('after_call_work', '', ok.until);
+        announce(t('agent.acw_extended'));
+    } catch (ex) {
+        // A server without the request (unknown_type) never shows the button again.
+        if (ex.code === 'unknown_type') st.extendUnsupported = true;
+        btn.hidden = true;
+        setText($('#acw-warn-text'), 'agent.acw_extend_failed');
+    } finally {
+        btn.disabled = false;
+    }
 }
 
 function stateLabel() {
@@ -355,6 +397,7 @@ async function accept() {
         hideRing();
         setState('on_call', '', null);
         takeCall(ok);
+        showCallOnScreen();
         await startMedia();
     } catch (ex) {
         hideRing();
@@ -394,6 +437,15 @@ function takeCall(m) {
     st.call = callFrom(m);
     openWrapup(st.call.session_id);
     showCall();
+}
+
+// The call's picture and controls at the top of the screen, whatever was scrolled to before
+// (the invite form, the last call's outcome); focus on the call's heading.
+function showCallOnScreen() {
+    window.scrollTo(0, 0);
+    const hd = $('#h-call');
+    hd.setAttribute('tabindex', '-1');
+    hd.focus({ preventScroll: true });
 }
 
 function showCall() {
@@ -699,6 +751,7 @@ function openWrapup(sessionId) {
         $('#notes').value = draftGet(sessionId);
         $('#outcome').value = '';
         $('#outcome-status').replaceChildren();
+        $('#acw-ended').replaceChildren();
     }
     setText($('#wrap-for'), 'agent.wrap_for', { id: sessionId });
     $('#outcome-save').disabled = false;
@@ -729,6 +782,9 @@ async function saveOutcome(e) {
     try {
         const ok = await st.sig.request('agent.outcome', { session_id: st.lastSession, code, notes: $('#notes').value.trim() });
         draftPut(ok.session_id, '');
+        st.outcomeFor = ok.session_id;
+        $('#acw-ended').replaceChildren();
+        acwWarn(null);
         status.append(noticeEl('ok', 'agent.outcome_saved', { id: ok.session_id }));
         if (ok.state) setState(ok.state, '', null);
     } catch (ex) {
@@ -836,6 +892,7 @@ async function main() {
     $('#btn-capture').addEventListener('click', capture);
     $('#btn-hangup').addEventListener('click', hangup);
     $('#outcome-form').addEventListener('submit', saveOutcome);
+    $('#acw-extend').addEventListener('click', extendAcw);
     $('#notes').addEventListener('input', () => {
         if (st.lastSession) draftPut(st.lastSession, $('#notes').value);
     });

@@ -7,7 +7,7 @@ import { initI18n, t, onLangChange, apply } from '/shared/i18n.js';
 import { Signaling } from '/shared/signaling.js';
 import { RelayLink, browserSupport, getCamera, gumErrorKind, levelMeter, listCameras, playWithFallback,
     stopStream, videoConstraints } from '/shared/media.js';
-import { $, $$, h, announce, showPanel, setText, fmtWait, fmtClock, LOGO_SVG } from '/shared/ui.js';
+import { $, $$, h, announce, showPanel, setText, fmtWait, fmtClock, fmtDuration, LOGO_SVG } from '/shared/ui.js';
 import { icon, renderIcons, setIcon } from '/shared/icons.js';
 
 const STORE = 'tc.customer';
@@ -181,7 +181,7 @@ async function ensureSignaling() {
     if (st.sig) return st.sig;
     const sig = new Signaling();
     st.sig = sig;
-    sig.on('queue.update', (m) => updateQueue(m.position, m.wait_s));
+    sig.on('queue.update', (m) => updateQueue(m));
     sig.on('session.answered', (m) => {
         st.peer = 'connected';
         onAnswered(m.agent && m.agent.name);
@@ -208,26 +208,27 @@ async function ensureSignaling() {
     return sig;
 }
 
-async function join() {
-    $('#devices-ok').disabled = true;
-    $('#consent-ok').disabled = true;
-    let reply;
+// An invitation code is checked first, before the camera step (customer.redeem): a wrong or
+// used code, or a throttled network, is said at once and the camera is never opened for it.
+async function checkCode() {
+    $('#to-devices').disabled = true;
+    $('#code-use').disabled = true;
     try {
         await ensureSignaling();
-        reply = st.mode === 'invite'
-            ? await st.sig.request('customer.redeem', { code: st.code })
-            : await st.sig.request('customer.join', { desk: st.desk });
+        const reply = await st.sig.request('customer.redeem', { code: st.code });
+        admitted(reply);
+        st.redeemed = reply;
+        return true;
     } catch (e) {
-        $('#devices-ok').disabled = false;
-        $('#consent-ok').disabled = !$('#consent-box').checked;
-        if (e.code === 'invalid_code') return problem('problem.invalid_code', null, true);
-        if (e.code === 'throttled') {
-            const min = Math.max(1, Math.ceil(((e.reply && e.reply.retry_after_s) || 60) / 60));
-            return problem('problem.throttled', { n: min }, true);
-        }
-        if (e.code === 'disconnected' || e.code === 'timeout') return problem('problem.offline', null, false);
-        return problem('problem.generic', { code: e.code }, false);
+        joinFailed(e);
+        return false;
+    } finally {
+        $('#to-devices').disabled = false;
+        $('#code-use').disabled = false;
     }
+}
+
+function admitted(reply) {
     st.token = reply.token;
     st.sessionId = reply.session_id;
     st.desk = reply.desk;
@@ -235,6 +236,37 @@ async function join() {
     st.answered = false;
     st.ended = false;
     save();
+}
+
+function joinFailed(e) {
+    $('#devices-ok').disabled = false;
+    $('#consent-ok').disabled = !$('#consent-box').checked;
+    if (e.code === 'invalid_code') return problem('problem.invalid_code', null, true, { codeField: true });
+    if (e.code === 'throttled') {
+        const wait = fmtDuration(Math.max(1, (e.reply && e.reply.retry_after_s) || 60));
+        return problem(st.mode === 'invite' ? 'problem.throttled' : 'problem.throttled_join', { t: wait }, true);
+    }
+    if (e.code === 'unknown_desk') return problem('problem.unknown_desk', null, true);
+    if (e.code === 'disconnected' || e.code === 'timeout') return problem('problem.offline', null, false);
+    return problem('problem.generic', { code: e.code }, false);
+}
+
+async function join() {
+    $('#devices-ok').disabled = true;
+    $('#consent-ok').disabled = true;
+    let reply = st.redeemed; // an invitation: redeemed before the camera step
+    st.redeemed = null;
+    if (!reply) {
+        try {
+            await ensureSignaling();
+            reply = st.mode === 'invite'
+                ? await st.sig.request('customer.redeem', { code: st.code })
+                : await st.sig.request('customer.join', { desk: st.desk });
+        } catch (e) {
+            return joinFailed(e);
+        }
+        admitted(reply);
+    }
     if (st.desk === 'id_check' && !st.consent) {
         // An invite for an ID check: the notice comes after the code told us the desk.
         st.pendingQueue = reply;
@@ -242,18 +274,19 @@ async function join() {
         go('consent', 'consent');
         return;
     }
-    enterWaiting(reply.position, reply.wait_s);
+    enterWaiting(reply);
     await startMedia();
 }
 
-function enterWaiting(position, waitS) {
+// q: a customer.join/redeem/resume reply or a queue.update ({position, wait_s, agents, hours}).
+function enterWaiting(q) {
     if (st.meter) {
         st.meter.stop();
         st.meter = null;
     }
     setText($('#waiting-desk'), 'waiting.desk', { desk: deskName(st.desk) });
     go('waiting', 'waiting');
-    updateQueue(position, waitS, true);
+    updateQueue(q, true);
     clearInterval(st.waitedTimer);
     const tick = () => {
         $('#waited').textContent = fmtClock((Date.now() - (st.joinedAt || Date.now())) / 1000);
@@ -262,17 +295,31 @@ function enterWaiting(position, waitS) {
     st.waitedTimer = setInterval(tick, 1000);
 }
 
-function updateQueue(position, waitS, initial = false) {
-    const changed = position !== st.position;
+// No agent can take the call soon (agents 0, wait_s -1): said plainly, with the desk's opening
+// hours when the server sends them; never "you are next, less than a minute".
+function updateQueue(q, initial = false) {
+    const position = q.position;
+    const waitS = q.wait_s;
+    const noAgent = q.agents === 0 || (typeof waitS === 'number' && waitS < 0);
+    const changed = position !== st.position || noAgent !== !!(st.queue && st.queue.noAgent);
     st.position = position;
     st.waitS = waitS;
+    if (typeof q.hours === 'string') st.hours = q.hours;
+    st.queue = { position, wait_s: waitS, agents: q.agents, noAgent };
     const pos = $('#position');
     pos.textContent = position ?? '–';
-    pos.classList.toggle('next', position === 1);
-    const key = position === 1 ? 'waiting.position_next' : 'waiting.position';
+    pos.classList.toggle('next', position === 1 && !noAgent);
+    const key = position === 1 && !noAgent ? 'waiting.position_next' : 'waiting.position';
     setText($('#position-text'), key, { n: position });
-    setText($('#wait-est'), waitS < 60 ? 'fmt.wait_under_minute' : 'fmt.wait_minutes', { n: Math.round(waitS / 60) });
-    if (changed && !initial) announce(t(key, { n: position }));
+    if (noAgent) setText($('#wait-est'), 'waiting.no_estimate');
+    else setText($('#wait-est'), waitS < 60 ? 'fmt.wait_under_minute' : 'fmt.wait_minutes', { n: Math.round(waitS / 60) });
+    $('#no-agent').hidden = !noAgent;
+    const hours = $('#desk-hours');
+    hours.hidden = !noAgent || !st.hours;
+    if (st.hours) setText(hours, 'waiting.hours', { hours: st.hours });
+    if (changed && !initial && !$('[data-panel="waiting"]').hidden) {
+        announce(noAgent ? t('waiting.no_agent_title') : t(key, { n: position }));
+    }
 }
 
 async function startMedia() {
@@ -357,7 +404,7 @@ async function resume(reconnected) {
         if (!reconnected || $('[data-panel="call"]').hidden) onAnswered(st.agentName);
         setPeer(r.peer || 'connected', r.peer_until);
     } else if (!reconnected || !st.answered) {
-        enterWaiting(r.position, r.wait_s);
+        enterWaiting(r);
     }
     if (reconnected && st.link && st.link.pc) {
         await st.link.offer({ iceRestart: true }).catch(() => startMedia());
@@ -385,6 +432,11 @@ async function leave() {
 
 // ---- 5. call ----------------------------------------------------------------------------------------
 function onAnswered(name) {
+    if (!st.link && !st.ended) startMedia(); // answered before the page got past the camera step
+    if (st.meter) {
+        st.meter.stop();
+        st.meter = null;
+    }
     st.answered = true;
     st.agentName = name || st.agentName || '';
     save();
@@ -589,16 +641,21 @@ function buildStars() {
         const inp = h('input', { type: 'radio', name: 'rating', value: String(i) });
         const span = h('span');
         span.innerHTML = icon('star', { size: 22 });
-        const num = h('span', { class: 'star-num' });
-        setText(num, `rate.n${i}`);
-        num.style.cssText = 'display:block;width:auto;height:auto;border:0;background:none;font-size:.75rem';
-        span.append(num);
+        // The box shows the digit; its name ("5 excellent") is read out, and the words for the
+        // ends of the scale sit under the row, so nothing spills out of a box at 360 px.
+        const num = h('span', { class: 'star-num', 'aria-hidden': 'true' }, String(i));
+        const name = h('span', { class: 'sr-only' });
+        setText(name, `rate.n${i}`);
+        span.append(num, name);
         lab.append(inp, span);
         fs.append(lab);
         inp.addEventListener('change', () => {
             for (const l of $$('.star', fs)) l.classList.toggle('lit', Number(l.querySelector('input').value) <= i);
         });
     }
+    const poor = h('span', { 'data-i18n': 'rate.poor' }, t('rate.poor'));
+    const excellent = h('span', { 'data-i18n': 'rate.excellent' }, t('rate.excellent'));
+    fs.append(h('div', { class: 'stars-scale', id: 'stars-scale', 'aria-hidden': 'true' }, poor, excellent));
 }
 
 async function rate(e) {
@@ -634,10 +691,46 @@ function finish() {
     for (const li of $$('#stepper li')) li.classList.add('done');
 }
 
-function problem(key, vars, toJoin) {
+// Every error page releases the camera and microphone (all tracks stopped); an invalid code
+// gets the code field to try another one.
+function problem(key, vars, toJoin, { codeField = false } = {}) {
+    cleanupMedia();
     setText($('#problem-text'), key, vars);
     $('#problem-action').hidden = !toJoin;
+    const form = $('#code-form');
+    if (codeField) {
+        $('#problem-code-slot').append(form);
+        form.hidden = false;
+        $('#code-input').value = st.code || '';
+        $('#code-error').replaceChildren();
+    } else if (form.parentElement.id === 'problem-code-slot') {
+        form.hidden = true;
+    }
     showPanel('problem');
+}
+
+// The code field (on /join, and on the invalid-code page): the page turns into the invitation's
+// page and checks the code at once.
+async function useCode(e) {
+    e.preventDefault();
+    let code = $('#code-input').value.replace(/\s+/g, '').toUpperCase();
+    if (/^[A-Z0-9]{12}$/.test(code)) code = code.match(/.{4}/g).join('-'); // as the link shows it
+    const err = $('#code-error');
+    err.replaceChildren();
+    if (!/^[A-Z0-9-]{12,16}$/.test(code)) {
+        err.append(notice('warn', 'warn', 'code.bad_title', 'code.bad'));
+        $('#code-input').focus();
+        return;
+    }
+    st.mode = 'invite';
+    st.code = code;
+    st.consent = false;
+    $('[data-step="consent"]').hidden = true;
+    if (await checkCode()) {
+        history.replaceState(null, '', `/i/${encodeURIComponent(code)}`);
+        go('devices', 'devices');
+        await startPreview();
+    }
 }
 
 // ---- start-up -----------------------------------------------------------------------------------------
@@ -648,7 +741,7 @@ async function main() {
     onLangChange(() => {
         renderIcons();
         if (st.step) step(st.step);
-        if (st.position !== null && !$('[data-panel="waiting"]').hidden) updateQueue(st.position, st.waitS, true);
+        if (st.queue && !$('[data-panel="waiting"]').hidden) updateQueue(st.queue, true);
     });
     buildStars();
     apply();
@@ -659,6 +752,7 @@ async function main() {
         st.code = decodeURIComponent(m[1]).toUpperCase();
         $('#desk-choice').hidden = true;
         $('#urgent-hint').hidden = true;
+        $('#code-form').hidden = true;
         $('#invite-intro').hidden = false;
         $('#invite-code-shown').textContent = st.code;
     } else {
@@ -666,6 +760,8 @@ async function main() {
         const want = new URLSearchParams(location.search).get('desk') || location.hash.replace(/^#(desk=)?/, '');
         const radio = want && $(`input[name="desk"][value="${CSS.escape(want)}"]`);
         if (radio) radio.checked = true;
+        // The urgent desk is served by invitation only: said plainly, with the code field.
+        $('#urgent-needs-invite').hidden = want !== 'urgent_sim';
     }
     const syncDesk = () => {
         st.desk = $('input[name="desk"]:checked').value;
@@ -676,9 +772,11 @@ async function main() {
     if (st.mode === 'join') syncDesk();
 
     $('#to-devices').addEventListener('click', async () => {
+        if (st.mode === 'invite' && !st.token && !(await checkCode())) return;
         go('devices', 'devices');
         await startPreview();
     });
+    $('#code-form').addEventListener('submit', useCode);
     $('#devices-retry').addEventListener('click', () => startPreview());
     $('#camera-select').addEventListener('change', (e) => {
         st.camera = e.target.value;
@@ -697,7 +795,7 @@ async function main() {
         if (st.pendingQueue) {
             const r = st.pendingQueue;
             st.pendingQueue = null;
-            enterWaiting(r.position, r.wait_s);
+            enterWaiting(r);
             await startMedia();
         } else {
             join();

@@ -194,10 +194,14 @@ export async function customerJoin(page, origin, desk = 'broadband') {
     await page.waitForSelector('[data-panel="waiting"]:not([hidden])', { timeout: 15000 });
 }
 
+// The code is checked first (customer.redeem before the camera step): an invalid one ends on
+// the problem page without the device check.
 export async function customerRedeem(page, origin, code) {
     await openCustomer(page, `${origin}/i/${code}`);
     await page.click('#to-devices');
-    await page.waitForSelector('#devices-ok:not([disabled])', { timeout: 30000 }); // camera start: slow on a loaded machine
+    await page.waitForSelector('#devices-ok:not([disabled]), [data-panel="problem"]:not([hidden])',
+        { timeout: 30000 }); // camera start: slow on a loaded machine
+    if (await page.isVisible('[data-panel="problem"]')) return;
     await page.click('#devices-ok');
     await page.waitForSelector('[data-panel="waiting"]:not([hidden]), [data-panel="consent"]:not([hidden]), [data-panel="problem"]:not([hidden])',
         { timeout: 15000 });
