@@ -63,7 +63,8 @@ typedef struct tc_config {
     int idle_timeout_s;
     int auth_token_ttl_s; /* login tokens for the HTTP API */
     /* [ops] */
-    int service_level_s; /* "answered within" threshold for the service level */
+    int service_level_s;   /* "answered within" threshold for the service level */
+    char ops_timezone[64]; /* IANA name for the operator's days; empty = the host's zone */
     /* [media] */
     int media_workers;             /* 0 = one per core */
     char media_interfaces[256];    /* comma-separated interface names; empty = all but loopback */

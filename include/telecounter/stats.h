@@ -23,8 +23,8 @@ typedef struct tc_stats_history {
 
 void tc_stats_history_sample(tc_stats_history *h, tc_router *router, int64_t now);
 
-/* Start of the UTC day containing now (ms since the epoch). */
-int64_t tc_stats_day_start(int64_t now);
+/* Start of the operator's day (ops.timezone) containing now (ms since the epoch). */
+int64_t tc_stats_day_start(const tc_config *cfg, int64_t now);
 
 /* media_stats: int64 session id -> tc_leg_stats[2] (customer, agent), the
  * relay's latest figures; may be NULL. */

@@ -1,6 +1,7 @@
 #include "telecounter/config.h"
 
 #include "telecounter/log.h"
+#include "telecounter/timezone.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -192,6 +193,7 @@ static const str_key str_keys[] = {
     STR_KEY("server", "allowed_origins", allowed_origins),
     STR_KEY("store", "path", db_path),
     STR_KEY("invites", "key", invite_key_hex),
+    STR_KEY("ops", "timezone", ops_timezone),
     STR_KEY("media", "interfaces", media_interfaces),
     STR_KEY("media", "public_address", media_public_address),
     STR_KEY("media", "audio_codecs", media_audio_codecs),
@@ -409,6 +411,12 @@ static void check(const tc_config *cfg, errs *e)
     if (!is_ip_literal(cfg->address))
         add_err(e, "server.address: '%s' is not an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1)",
                 cfg->address);
+    GTimeZone *tz = tc_timezone_open(cfg->ops_timezone);
+    if (!tz)
+        add_err(e, "ops.timezone: '%s' is not a time zone (an IANA name, e.g. Asia/Shanghai)",
+                cfg->ops_timezone);
+    else
+        g_time_zone_unref(tz);
     if (cfg->media_port_min > cfg->media_port_max)
         add_err(e, "media.port_min is above media.port_max");
     if (cfg->invite_validity_s > cfg->invite_max_validity_s)

@@ -6,11 +6,25 @@
 #include "telecounter/stats.h"
 
 #include "telecounter/log.h"
+#include "telecounter/timezone.h"
 
-int64_t tc_stats_day_start(int64_t now)
+/* The operator's day (ops.timezone) containing now: [*start, *end). The zone was
+ * checked when the configuration was read; UTC stands in should it fail here. */
+static void operator_day(const tc_config *cfg, int64_t now, int64_t *start, int64_t *end)
 {
-    const int64_t day_ms = 86400000;
-    return now - now % day_ms;
+    GTimeZone *tz = tc_timezone_open(cfg->ops_timezone);
+    if (!tz)
+        tz = g_time_zone_new_utc();
+    *start = tc_timezone_day_start(tz, now);
+    *end = tc_timezone_next_day(tz, now);
+    g_time_zone_unref(tz);
+}
+
+int64_t tc_stats_day_start(const tc_config *cfg, int64_t now)
+{
+    int64_t start, end;
+    operator_day(cfg, now, &start, &end);
+    return start;
 }
 
 static json_t *agents_by_state(const int counts[TC_AGENT_STATE_COUNT])
@@ -48,8 +62,9 @@ static json_t *figures_json(const tc_store_stats *st)
 static json_t *desk_today(const tc_config *cfg, tc_store *store, const char *desk, int64_t now)
 {
     tc_store_stats st;
-    int64_t day = tc_stats_day_start(now);
-    if (tc_store_stats_get(store, day, day + 86400000, desk, cfg->service_level_s, &st) != 0)
+    int64_t day, day_end;
+    operator_day(cfg, now, &day, &day_end);
+    if (tc_store_stats_get(store, day, day_end, desk, cfg->service_level_s, &st) != 0)
         return json_null();
     return figures_json(&st);
 }
@@ -131,8 +146,9 @@ static json_t *history_json(const tc_config *cfg, const tc_stats_history *h)
 static json_t *today_json(const tc_config *cfg, tc_store *store, int64_t now)
 {
     tc_store_stats st;
-    int64_t day = tc_stats_day_start(now);
-    if (tc_store_stats_get(store, day, day + 86400000, NULL, cfg->service_level_s, &st) != 0) {
+    int64_t day, day_end;
+    operator_day(cfg, now, &day, &day_end);
+    if (tc_store_stats_get(store, day, day_end, NULL, cfg->service_level_s, &st) != 0) {
         tc_warn("stats: today's figures could not be read");
         return json_null();
     }
@@ -155,7 +171,7 @@ json_t *tc_stats_live(const tc_config *cfg, tc_router *router, tc_store *store,
     calls_ctx calls = {json_array(), media_stats, now};
     tc_router_foreach_call(router, add_call, &calls);
     return json_pack("{s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "generated_at", (json_int_t)now,
-                     "day_start", (json_int_t)tc_stats_day_start(now), "desks",
+                     "day_start", (json_int_t)tc_stats_day_start(cfg, now), "desks",
                      desks_json(cfg, router, store, now), "agents", agents_by_state(counts),
                      "active_calls", calls.calls, "waiting_history", history_json(cfg, history),
                      "today", today_json(cfg, store, now));

@@ -274,6 +274,7 @@ def insecure_ssl():
 
 DEFAULT_CONFIG = {
     "log": {"level": "info"},
+    "ops": {"timezone": "UTC"},  # test_stats checks "today" against UTC midnight
     "routing": {"ring_timeout_s": 3, "after_call_work_s": 2, "resume_window_s": 3},
     # Tests start many sessions from 127.0.0.1; test_abuse sets these limits itself.
     "limits": {"messages_per_s": 1000, "message_burst": 1000, "sessions_per_address": 100000,

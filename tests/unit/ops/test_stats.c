@@ -46,12 +46,22 @@ static int teardown(void **state)
     return 0;
 }
 
-static void day_start_is_utc_midnight(void **state)
+/* "Today" is the operator's day (issue 12: an operator in UTC+8 got a day that
+ * started at 08:00). */
+static void day_start_is_the_operators_midnight(void **state)
 {
     (void)state;
-    assert_int_equal(tc_stats_day_start(NOW), NOW - 12 * 3600 * 1000);
-    assert_int_equal(tc_stats_day_start(20000 * DAY_MS), 20000 * DAY_MS);
-    assert_int_equal(tc_stats_day_start(20000 * DAY_MS - 1), 19999 * DAY_MS);
+    tc_config cfg;
+    tc_config_defaults(&cfg);
+    snprintf(cfg.ops_timezone, sizeof cfg.ops_timezone, "UTC");
+    assert_int_equal(tc_stats_day_start(&cfg, NOW), NOW - 12 * 3600 * 1000);
+    assert_int_equal(tc_stats_day_start(&cfg, 20000 * DAY_MS), 20000 * DAY_MS);
+    assert_int_equal(tc_stats_day_start(&cfg, 20000 * DAY_MS - 1), 19999 * DAY_MS);
+    snprintf(cfg.ops_timezone, sizeof cfg.ops_timezone, "Asia/Shanghai");
+    assert_int_equal(tc_stats_day_start(&cfg, NOW), NOW - 20 * 3600 * 1000); /* noon UTC: 20:00 */
+    snprintf(cfg.ops_timezone, sizeof cfg.ops_timezone, "America/New_York");
+    /* day 20000 is 2024-10-04, summer time (UTC-4): noon UTC is 08:00 there */
+    assert_int_equal(tc_stats_day_start(&cfg, NOW), NOW - 8 * 3600 * 1000);
 }
 
 static void history_keeps_the_last_hour_oldest_first(void **state)
@@ -136,7 +146,7 @@ int main(void)
 {
     tc_random_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(day_start_is_utc_midnight),
+        cmocka_unit_test(day_start_is_the_operators_midnight),
         cmocka_unit_test_setup_teardown(history_keeps_the_last_hour_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(figures_after_one_rated_call, setup, teardown),
     };
