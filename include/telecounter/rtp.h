@@ -105,7 +105,9 @@ int tc_rtp_rtx_osn(const uint8_t *p, size_t len, const tc_rtp_header *h, uint16_
 int tc_rtp_set_rtx_osn(uint8_t *p, size_t len, const tc_rtp_header *h, uint16_t osn);
 
 /* Rewrites extension ids in place through map: an element with id i gets id
- * map[i]; map[i] == 0 leaves it as it is. h must come from tc_rtp_parse of
+ * map[i]; map[i] == 0 blanks it into padding (an extension the receiving leg
+ * did not negotiate; issue 11: Chrome's abs-send-time reached an aiortc leg
+ * under the id that leg uses for audio-level). h must come from tc_rtp_parse of
  * this same packet (p, len). All-or-nothing: returns -ERANGE and changes
  * nothing if a mapped id does not fit the packet's form (one-byte: 1..14,
  * two-byte: 1..255), -EINVAL if h does not fit the packet, else the number

@@ -243,9 +243,14 @@ int tc_rtp_rewrite_ext_ids(uint8_t *p, size_t len, const tc_rtp_header *h, const
     for (unsigned i = 0; i < h->ext_count; i++) {
         const tc_rtp_ext *e = &h->ext[i];
         uint8_t to = map[e->id];
-        if (to == 0)
-            continue;
         size_t at = id_offset(h, e);
+        if (to == 0) {
+            /* not negotiated on the receiving leg: it must not read it as
+             * whatever its own id means there, so the element becomes padding
+             * (zero bytes, which receivers skip: RFC 8285 4.2 and 4.3) */
+            memset(p + at, 0, (size_t)(e->offset - at) + e->len);
+            continue;
+        }
         if (two)
             p[at] = to;
         else

@@ -19,7 +19,7 @@ TC_PACKAGES=(
     build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
     libwebsockets-dev libwebsockets-evlib-glib libglib2.0-dev libnice-dev libsrtp2-dev
     libopus-dev libjansson-dev libsqlite3-dev sqlite3 libcmocka-dev libsodium-dev
-    libssl-dev liburing-dev openssl python3 python3-websockets iproute2 chromium nodejs npm dpkg-dev
+    libssl-dev liburing-dev openssl tzdata python3 python3-websockets iproute2 chromium nodejs npm dpkg-dev
     firefox-esr gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-nice python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
 )

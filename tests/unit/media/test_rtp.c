@@ -237,14 +237,17 @@ static void test_rewrite_one_byte(void **state)
     tc_rtp_header h;
     assert_int_equal(tc_rtp_parse(p, sizeof p, &h), 0);
     uint8_t map[256] = {0};
-    map[3] = 14; /* id 1 unmapped: left alone */
+    map[3] = 14; /* id 1 unmapped: blanked into padding, not forwarded as id 1 */
     assert_int_equal(tc_rtp_rewrite_ext_ids(p, sizeof p, &h, map), 1);
     tc_rtp_header after;
     assert_int_equal(tc_rtp_parse(p, sizeof p, &after), 0);
-    assert_int_equal(after.ext[0].id, 1);
-    assert_int_equal(after.ext[1].id, 14);
-    assert_int_equal(after.ext[1].len, 3);
+    assert_int_equal(after.ext_count, 1);
+    assert_int_equal(after.ext[0].id, 14);
+    assert_int_equal(after.ext[0].len, 3);
     assert_memory_equal(p + 28, one_byte_pkt + 28, 3);
+    assert_int_equal(after.payload_len, h.payload_len);
+    for (size_t i = h.ext[0].offset - 1; i < (size_t)h.ext[0].offset + h.ext[0].len; i++)
+        assert_int_equal(p[i], 0);
     /* 15 does not fit the one-byte form: nothing changes */
     map[1] = 9;
     map[14] = 15;
