@@ -34,6 +34,7 @@ void tc_presence_changed(tc_router *r, tc_session *s, tc_media_side who, bool co
     int64_t until = connected ? 0 : now + (int64_t)r->cfg->resume_window_s * 1000;
     tc_info("session %" PRId64 ": %s %s", s->id, side_name(who),
             connected ? "is back" : "lost its connection; the call waits for it");
+    s->returned_at[who] = connected ? now : 0;
     if (connected && s->media_failed[who])
         s->media_deadline[who] = now + (int64_t)r->cfg->media_grace_s * 1000;
     if (r->ev.peer_state)
@@ -53,7 +54,13 @@ int tc_router_media_state(tc_router *r, int64_t session_id, tc_media_side side,
     }
     if (state != TC_MEDIA_FAILED)
         return 0;
-    if (s->state == TC_SESSION_ANSWERED && side_away(r, s, side)) {
+    int64_t grace_ms = (int64_t)r->cfg->media_grace_s * 1000;
+    bool just_back = s->returned_at[side] && now - s->returned_at[side] < grace_ms;
+    if (s->state == TC_SESSION_ANSWERED && (side_away(r, s, side) || just_back)) {
+        /* away, or back so recently that its new page has yet to offer: the
+         * old leg failing says nothing about the new one */
+        if (just_back)
+            s->media_deadline[side] = s->returned_at[side] + grace_ms;
         if (!s->media_failed[side])
             tc_info("session %" PRId64 ": %s media failed while its connection is gone; "
                     "the resume window decides",

@@ -38,6 +38,7 @@ typedef struct tc_session {
      * back, the deadline for its media to come up again (0 = none yet) */
     bool media_failed[2];
     int64_t media_deadline[2];
+    int64_t returned_at[2];           /* when that side's connection last came back, else 0 */
     int shown_position, shown_wait_s; /* last pushed to the customer */
     int shown_agents;
     int64_t shown_eta; /* now + shown_wait_s when it was pushed */

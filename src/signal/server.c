@@ -267,6 +267,11 @@ static bool start_lws(tc_server *srv)
     info.retry_and_idle_policy = &srv->idle_policy;
     set_security_headers(srv, cfg);
     info.headers = srv->headers;
+    /* HTTP/1.1 only: over HTTP/2 a browser runs the WebSocket as a stream of the
+     * page's connection, and a closed tab only resets that stream, which lws
+     * 4.1 does not report: the server never learnt that an agent was gone. On
+     * its own TCP connection, a closed tab is a closed socket. */
+    info.alpn = "http/1.1";
     info.user = srv;
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
     srv->lws = lws_create_context(&info);

@@ -332,6 +332,25 @@ async def listener_binds_only_its_address():
         S.check(not connects(socket.AF_INET6, "::1", srv.port), "::1 does not")
 
 
+def negotiated_alpn(port):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+            return s.selected_alpn_protocol()
+
+
+@S.test
+async def no_http2():
+    """A browser offering h2 gets HTTP/1.1: over HTTP/2 the WebSocket is a stream of the
+    page's connection, and a closed tab only reset that stream, which the server never
+    noticed (issue 11: the agent's call then ended 'failed' instead of waiting)."""
+    S.check(negotiated_alpn(srv.port) == "http/1.1", "ALPN picks http/1.1 over h2",
+            negotiated_alpn(srv.port))
+
+
 @S.test
 async def join_while_login_pending():
     """Customer requests sent while the same connection's login is being checked are

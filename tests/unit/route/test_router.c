@@ -563,6 +563,27 @@ static void media_failure_of_an_away_side_waits_for_the_window(void **state)
     fx_store_end_reason(f, c1, "failed");
 }
 
+/* The pages helper saw "agent is back", then the old leg's "no ICE for 15 s,
+ * failed" 6 s later ended the call before the new page had offered. */
+static void old_leg_failing_just_after_a_return_keeps_the_call(void **state)
+{
+    fx *f = fx_of(state);
+    int64_t a;
+    int64_t c1 = answered_call(f, &a);
+    tc_router_agent_disconnected(f->r, a, T0 + 5 * SEC);
+    tc_account acc;
+    assert_int_equal(tc_store_account_get(f->store, "alice", &acc), 0);
+    tc_agent_info info;
+    assert_int_equal(tc_router_agent_login(f->r, &acc, T0 + 14 * SEC, &info), 0);
+    assert_int_equal(tc_router_media_state(f->r, c1, TC_SIDE_AGENT, TC_MEDIA_FAILED, T0 + 20 * SEC),
+                     0);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+    /* the new page's leg connects: the call goes on */
+    tc_router_media_state(f->r, c1, TC_SIDE_AGENT, TC_MEDIA_CONNECTED, T0 + 22 * SEC);
+    tc_router_tick(f->r, T0 + 100 * SEC);
+    assert_int_equal(fx_info(f, c1).state, TC_SESSION_ANSWERED);
+}
+
 static void media_that_comes_back_keeps_the_call(void **state)
 {
     fx *f = fx_of(state);
@@ -716,6 +737,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(drops_and_returns_are_told_to_the_other_side, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(media_failure_of_an_away_side_waits_for_the_window,
+                                        fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(old_leg_failing_just_after_a_return_keeps_the_call,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(media_that_comes_back_keeps_the_call, fx_setup,
                                         fx_teardown),
