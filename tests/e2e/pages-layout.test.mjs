@@ -91,6 +91,7 @@ step('15: after Accept the whole call fits one screen at 1366×768 and 1280×720
     await ag.click('#ring-accept');
     await ag.waitForSelector('#call-controls:not([hidden])', { timeout: 10000 });
     await cust.waitForSelector('[data-panel="call"]:not([hidden])', { timeout: 10000 });
+    st.cust = cust; // the call is up: the next steps run whatever the layout checks say
     const [a0, a1] = await waitVideoFlows(ag);
     assert.ok(a1 > a0 && a0 > 0, `the agent sees the customer (${a0}→${a1})`);
     await assertCallOnScreen(ag, 'en 1366×768');
@@ -108,7 +109,6 @@ step('15: after Accept the whole call fits one screen at 1366×768 and 1280×720
     await ag.setViewportSize({ width: 1366, height: 768 });
     await ag.evaluate(() => window.scrollTo(0, 0));
     await assertCallOnScreen(ag, 'en 1366×768 after the screenshots');
-    st.cust = cust;
 });
 
 step('19: after-call work warns at 15 s left, offers more time once, and its end is said', async () => {
@@ -180,7 +180,7 @@ step('17: the rating at 360 px: five stars on one row, every label inside its bo
                     return { text: num.textContent, inside: within(rect(num), box), fits: num.scrollWidth <= num.clientWidth + 0.5 };
                 }),
                 scale: [...document.querySelectorAll('#stars-scale span')].map((e) => ({ text: e.textContent, inside: within(rect(e), fs) })),
-                names: stars.map((s) => s.querySelector('.sr-only').textContent),
+                names: stars.map((s) => (s.querySelector('.sr-only') || s).textContent.trim()),
             };
         });
         note(`rating ${lang}: ${JSON.stringify(geo)}`);

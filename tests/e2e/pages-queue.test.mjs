@@ -10,7 +10,8 @@
 //   a valid code typed into /join's code field is redeemed before the camera is opened;
 // - a join answered `throttled` (limits.sessions_per_address) after the camera step shows the
 //   wait, and every camera and microphone track is stopped on that error page.
-// Screenshots at 360, 768 and 1366 px in both languages and an axe scan of each new state.
+// Screenshots at 360, 768 and 1366 px in both languages and an axe scan of the invalid-code page
+// (with its code field) and of the no-agent waiting page; 360 px ones of the others.
 //
 //   node --test pages-queue.test.mjs      (as root; TC_BINARY, TC_ADMIN)
 
@@ -59,7 +60,8 @@ async function waitingText(p) {
 }
 
 step('an invalid code: checked before the camera step; the error page has a code field', async () => {
-    const p = await env.page('badcode', { viewport: PHONE });
+    st.br = await env.browser(); // one chromium for the pages that come and go (tabs)
+    const p = await env.page('badcode', { viewport: PHONE, br: st.br });
     await trackGum(p);
     await openCustomer(p, `${env.origin}/i/ABCD-EFGH-JKMN`);
     await p.click('#to-devices');
@@ -124,7 +126,7 @@ step('an agent going available brings the estimate; the agent declining brings t
 });
 
 step('/join?desk=urgent_sim needs an invitation, said plainly; a code typed on /join is checked first', async () => {
-    const p = await env.page('urgent', { viewport: PHONE });
+    const p = await env.page('urgent', { viewport: PHONE, br: st.br });
     await trackGum(p);
     await openCustomer(p, `${env.origin}/join?desk=urgent_sim`);
     await p.waitForSelector('#urgent-needs-invite:not([hidden])');
@@ -132,9 +134,9 @@ step('/join?desk=urgent_sim needs an invitation, said plainly; a code typed on /
     assert.ok(await p.isVisible('#code-input'), '/join has a code field');
     await chooseLang(p, 'zh-CN');
     assert.match(await p.innerText('#urgent-needs-invite'), /紧急服务需要邀请/);
+    await env.shot(p, 'customer-urgent-needs-invite-zh-CN-360.png');
     await chooseLang(p, 'en');
-    await checkState(env, p, 'customer-urgent-needs-invite', { report });
-    await p.setViewportSize(PHONE);
+    await env.shot(p, 'customer-urgent-needs-invite-en-360.png');
     // An invite from the agent, typed (lower case, no dashes) into the field.
     const ag = env.pages.agent.page;
     await ag.selectOption('#inv-desk', 'urgent_sim');
@@ -146,7 +148,7 @@ step('/join?desk=urgent_sim needs an invitation, said plainly; a code typed on /
     p.on('websocket', (ws) => ws.on('framesent', (f) => frames.push({ at: Date.now(), f: String(f.payload) })));
     await p.fill('#code-input', code.replace(/-/g, '').toLowerCase());
     await p.click('#code-use');
-    await p.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
+    await p.waitForSelector('#devices-ok:not([disabled])', { timeout: 30000 }); // camera start: slow on a loaded machine
     assert.equal(await p.evaluate(() => location.pathname), `/i/${code}`);
     assert.ok(frames.some((x) => /"customer.redeem"/.test(x.f)), 'the code was redeemed');
     assert.ok((await gumState(p)).calls >= 1, 'the camera step came after the code was accepted');
@@ -154,29 +156,33 @@ step('/join?desk=urgent_sim needs an invitation, said plainly; a code typed on /
     await p.waitForSelector('[data-panel="waiting"]:not([hidden])', { timeout: 15000 });
     assert.equal((await p.textContent('#position')).trim(), '1', 'the invitation goes first');
     assert.match(await waitingText(p), /Urgent: lost phone or SIM/);
+    st.invited = p;
 });
 
 step('throttled join after the camera step: the wait is shown and every track is stopped', async () => {
-    // Two sessions of this address are open (the broadband customer and the invited one).
-    const p = await env.page('throttled', { viewport: PHONE });
+    // Two sessions of this address are open (the broadband customer and the invited one; if an
+    // earlier step failed, other customers make up the two).
+    const open = [st.alone, st.invited].filter(Boolean).length;
+    for (let i = open; i < 2; i++) await customerJoin(await env.page(`filler${i}`, { viewport: PHONE }), env.origin, 'broadband');
+    const p = await env.page('throttled', { viewport: PHONE, br: st.br });
     await trackGum(p);
     await openCustomer(p, `${env.origin}/join`);
     await p.click('#to-devices');
-    await p.waitForSelector('#devices-ok:not([disabled])', { timeout: 15000 });
+    await p.waitForSelector('#devices-ok:not([disabled])', { timeout: 30000 }); // camera start: slow on a loaded machine
     const before = await gumState(p);
     assert.ok(before.live.length >= 2, `camera and microphone are on: ${JSON.stringify(before)}`);
     await p.click('#devices-ok');
     await p.waitForSelector('[data-panel="problem"]:not([hidden])', { timeout: 15000 });
-    const text = await p.textContent('#problem-text');
-    note(`throttled: ${text}`);
-    assert.match(text, /Too many sessions were started from your network\. Please try again in (1 min|\d+ s)\./);
     const g = await until(async () => {
         const s = await gumState(p);
         return s.live.length === 0 ? s : null;
     }, 5000);
     assert.ok(g && g.live.length === 0, `every track stopped on the error page: ${JSON.stringify(await gumState(p))}`);
+    const text = await p.textContent('#problem-text');
+    note(`throttled: ${text}`);
+    assert.match(text, /Too many sessions were started from your network\. Please try again in (1 min|\d+ s)\./);
+    await env.shot(p, 'customer-throttled-en-360.png');
     await chooseLang(p, 'zh-CN');
     assert.match(await p.textContent('#problem-text'), /您的网络发起的会话过多。请在 .+ 后重试。/);
-    await chooseLang(p, 'en');
-    await checkState(env, p, 'customer-throttled', { report });
-});
+    await env.shot(p, 'customer-throttled-zh-CN-360.png');
+}, 120000);

@@ -254,7 +254,9 @@ function joinFailed(e) {
 async function join() {
     $('#devices-ok').disabled = true;
     $('#consent-ok').disabled = true;
-    let reply = st.redeemed; // an invitation: redeemed before the camera step
+    // An invitation: redeemed before the camera step (and kept while the consent step goes back
+    // to the camera: the code is used once).
+    let reply = st.redeemed || (st.token && st.pendingQueue) || null;
     st.redeemed = null;
     if (!reply) {
         try {
@@ -741,7 +743,10 @@ async function main() {
     onLangChange(() => {
         renderIcons();
         if (st.step) step(st.step);
-        if (st.queue && !$('[data-panel="waiting"]').hidden) updateQueue(st.queue, true);
+        if (st.queue && !$('[data-panel="waiting"]').hidden) {
+            setText($('#waiting-desk'), 'waiting.desk', { desk: deskName(st.desk) }); // its vars hold the old language
+            updateQueue(st.queue, true);
+        }
     });
     buildStars();
     apply();
