@@ -168,6 +168,7 @@ typedef struct tc_store_stats {
     double avg_answer_s;     /* average speed of answer, over answered sessions */
     double abandon_rate;     /* abandoned / ended, 0 if none ended */
     double avg_handle_s;     /* ended_at - answered_at over answered and ended */
+    int64_t handled;         /* answered and ended: avg_handle_s's denominator */
     int64_t rated;
     double avg_rating;
 } tc_store_stats;

@@ -20,7 +20,8 @@ static const char sql_stats[] =
     " count(answered_at), total(answered_at - queued_at <= ?4),"
     " avg(answered_at - queued_at) / 1000.0,"
     " avg(CASE WHEN ended_at IS NOT NULL THEN ended_at - answered_at END) / 1000.0,"
-    " count(rating), avg(rating)"
+    " count(rating), avg(rating),"
+    " count(CASE WHEN answered_at IS NOT NULL AND ended_at IS NOT NULL THEN 1 END)"
     " FROM sessions WHERE queued_at >= ?1 AND queued_at < ?2 AND (?3 IS NULL OR desk = ?3)";
 
 static const char sql_recent_handle[] =
@@ -45,6 +46,7 @@ static void read_stats(sqlite3_stmt *st, tc_store_stats *out)
     out->avg_handle_s = sqlite3_column_double(st, 12);
     out->rated = sqlite3_column_int64(st, 13);
     out->avg_rating = sqlite3_column_double(st, 14);
+    out->handled = sqlite3_column_int64(st, 15);
     out->abandon_rate = out->ended ? (double)out->abandoned / (double)out->ended : 0.0;
 }
 

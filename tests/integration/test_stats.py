@@ -203,12 +203,17 @@ async def figures_match_what_was_driven():
             "both answered within service_level_s: service level 1, small speed of answer", t)
     S.check(isinstance(t.get("avg_handle_s"), (int, float)) and t["avg_handle_s"] >= 0,
             "avg_handle_s is a number", t)
+    S.check(t.get("handled") == 2, "avg_handle_s says what it is over: handled 2 (issue 12: "
+            "shown as 'N completed' whatever it counted)", t)
     S.check(w.get("active_calls") == [], "no active calls", w.get("active_calls"))
     bt, it = bb.get("today", {}), idc.get("today", {})
     S.check(bt.get("sessions") == 4 and bt.get("answered") == 2 and bt.get("rated") == 2
             and abs(bt.get("avg_rating", 0) - 4.5) < 1e-6
             and abs(bt.get("abandonment_rate", -1) - 0.5) < 1e-6 and bt.get("service_level") == 1,
             "broadband today: 4 sessions, 2 answered, 2 rated (4.5), abandonment 0.5", bt)
+    S.check((bt.get("by_reason") or {}).get("completed") == 2
+            and (bt.get("by_reason") or {}).get("abandoned") == 2,
+            "each desk's today has its end reasons too (missed and failed had no figure)", bt)
     S.check(it.get("sessions") == 3 and it.get("answered") == 0 and it.get("rated") == 0
             and it.get("avg_rating") == 0 and it.get("abandonment_rate") == 0
             and it.get("avg_speed_of_answer_s") == 0,

@@ -139,7 +139,7 @@ function render() {
         kpi('ops.service_level', today.answered ? fmtPct(today.service_level) : '—', t('ops.sl_hint'), 'service_level'),
         kpi('ops.asa', today.answered ? fmtDuration(today.avg_speed_of_answer_s) : '—', null, 'asa'),
         kpi('ops.abandon', today.ended ? fmtPct(today.abandonment_rate) : '—', t('ops.abandoned_n', { n: br.abandoned ?? 0 }), 'abandonment'),
-        kpi('ops.aht', today.avg_handle_s ? fmtDuration(today.avg_handle_s) : '—', t('ops.completed_n', { n: br.completed ?? 0 }), 'aht'),
+        kpi('ops.aht', today.avg_handle_s ? fmtDuration(today.avg_handle_s) : '—', t('ops.handled_n', { n: today.handled ?? 0 }), 'aht'),
         kpi('ops.rating', today.rated ? `${num(today.avg_rating)} / 5` : '—', t('ops.rated_n', { n: today.rated ?? 0 }), 'rating'),
     );
     renderDesks(s.desks || []);
