@@ -114,4 +114,4 @@ step('a second use of the code is refused with the page\'s error text', async ()
         await ag.click('#btn-hangup');
         await sleep(500);
     }
-});
+}, 120000); // a new tab in a chromium that carries two calls' media loads slowly on a loaded machine
