@@ -199,8 +199,12 @@ export async function customerJoin(page, origin, desk = 'broadband') {
 export async function customerRedeem(page, origin, code) {
     await openCustomer(page, `${origin}/i/${code}`);
     await page.click('#to-devices');
-    await page.waitForSelector('#devices-ok:not([disabled]), [data-panel="problem"]:not([hidden])',
-        { timeout: 30000 }); // camera start: slow on a loaded machine
+    // (one condition, not a selector list: Playwright waits for the first element a list matches)
+    await page.waitForFunction(() => {
+        const ok = document.querySelector('#devices-ok');
+        return !document.querySelector('[data-panel="problem"]').hidden ||
+            (!document.querySelector('[data-panel="devices"]').hidden && !ok.disabled);
+    }, null, { timeout: 30000 }); // camera start: slow on a loaded machine
     if (await page.isVisible('[data-panel="problem"]')) return;
     await page.click('#devices-ok');
     await page.waitForSelector('[data-panel="waiting"]:not([hidden]), [data-panel="consent"]:not([hidden]), [data-panel="problem"]:not([hidden])',
