@@ -326,14 +326,25 @@ function updateQueue(q, initial = false) {
 
 async function startMedia() {
     if (st.link) st.link.close();
+    st.link = null;
+    // Only the latest call connects: two at once (answered during a resume) made two peer
+    // connections, whose offers took the call's media leg from each other.
+    const gen = (st.mediaGen = (st.mediaGen || 0) + 1);
     if (!st.stream) {
+        let stream = null;
+        let failure = null;
         try {
-            setStream(await getCamera(st.camera));
+            stream = await getCamera(st.camera);
         } catch (e) {
-            // Without a camera we still connect (hear hold audio, see the agent).
-            setStream(null);
-            setText($('#wait-media'), `gum.${gumErrorKind(e)}.title`);
+            failure = e;
         }
+        if (gen !== st.mediaGen) {
+            if (stream) stream.getTracks().forEach((t) => t.stop()); // the later call has its own
+            return;
+        }
+        setStream(stream);
+        // Without a camera we still connect (hear hold audio, see the agent).
+        if (failure) setText($('#wait-media'), `gum.${gumErrorKind(failure)}.title`);
     }
     const link = new RelayLink(st.sig, {
         onTrack: (stream) => attachRemote(stream),
