@@ -22,7 +22,7 @@ else()
     get_filename_component(name ${src} NAME)
     string(REGEX REPLACE "\\.test\\.mjs$" "" name ${name})
     add_test(NAME e2e/${name} COMMAND ${NODE} --test ${src} WORKING_DIRECTORY ${TC_E2E_DIR})
-    set_tests_properties(e2e/${name} PROPERTIES LABELS e2e TIMEOUT 180 RUN_SERIAL TRUE
+    set_tests_properties(e2e/${name} PROPERTIES LABELS e2e TIMEOUT 300 RUN_SERIAL TRUE
       ENVIRONMENT "TC_BINARY=$<TARGET_FILE:telecounter>;TC_ADMIN=$<TARGET_FILE:telecounter-admin>;TC_SOURCE_DIR=${CMAKE_SOURCE_DIR};TC_BUILD_DIR=${CMAKE_BINARY_DIR};PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
   endforeach()
 endif()

@@ -66,7 +66,9 @@ void tc_login_check(gpointer data, gpointer user)
     bool match = tc_password_verify(hash, job->password);
     job->ok = job->found && match && !job->account.disabled;
     sodium_memzero(job->password, sizeof job->password);
-    g_idle_add(login_done, job);
+    /* default priority, not idle: under load (a flood) the loop is never idle, and
+     * an idle-priority result waited until it was (a known agent waited ~10 s) */
+    g_idle_add_full(G_PRIORITY_DEFAULT, login_done, job, NULL);
 }
 
 static gboolean token_of_account(gpointer key, gpointer value, gpointer user)
