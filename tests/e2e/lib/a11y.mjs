@@ -19,7 +19,7 @@ export const WIDTHS = [{ width: 360, height: 780 }, { width: 1280, height: 860 }
 export function a11ySuite(name) {
     const suite = { env: null, report: {} };
 
-    suite.step = (title, fn, timeout = 60000) => {
+    suite.step = (title, fn, timeout = 120000) => {
         test(title, { timeout }, async () => {
             try {
                 await fn();

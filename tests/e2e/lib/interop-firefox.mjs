@@ -37,14 +37,14 @@ export function firefoxCallTest(name, firefoxRole) {
         if (c.status === 'rejected') throw c.reason;
         chromium = c.value;
         note(`firefox ${ff.version} (driver pid ${ff.pid}) and chromium started in ${Date.now() - t0} ms`);
-    }, { timeout: 90000 });
+    }, { timeout: 150000 });
 
     after(async () => {
         await env?.cleanup();
     });
 
     const title = ffAgent ? 'Chromium customer ↔ Firefox agent' : 'Firefox customer ↔ Chromium agent';
-    test(`${title}: video decoded and audio heard both ways`, { timeout: 120000 }, async () => {
+    test(`${title}: video decoded and audio heard both ways`, { timeout: 240000 }, async () => {
         try {
             const other = await env.page(ffAgent ? 'chromium-customer' : 'chromium-agent', { br: chromium });
             const [cust, agent] = ffAgent ? [other, ff.page] : [ff.page, other];
