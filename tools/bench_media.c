@@ -157,8 +157,7 @@ static int write_config(bench *b, int port)
         "[store]\npath=%s/telecounter.db\n\n[log]\nlevel=warn\n\n"
         "[routing]\nring_timeout_s=30\nafter_call_work_s=60\nresume_window_s=60\n\n"
         "[limits]\nmessages_per_s=1000\nmessage_burst=1000\nconnections_per_address=100000\n"
-        "sessions_per_address=100000\njoins_per_minute=100000\n"
-        "idle_timeout_s=600\n\n"
+        "sessions_per_address=100000\njoins_per_minute=100000\nidle_timeout_s=600\n\n"
         "[media]\nworkers=1\nloopback=true\ngrace_s=15\nhold_audio=true\n",
         port, port, port, port, b->tmp, b->tmp, b->o.web_root, b->tmp);
     gchar *path = g_strdup_printf("%s/telecounter.conf", b->tmp);

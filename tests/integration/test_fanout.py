@@ -13,7 +13,6 @@ import json
 import os
 import re
 import socket
-import struct
 import subprocess
 import time
 import sys
@@ -83,29 +82,6 @@ async def fanout_with_io_uring():
 async def fanout_without_io_uring():
     """The same with server.io_uring = false: one send per connection."""
     await fanout_reaches_everyone("false")
-
-
-def read_frames(sock, want, timeout):
-    """Reads until `want` server text frames have arrived; returns their texts."""
-    sock.settimeout(timeout)
-    buf, texts = b"", []
-    while len(texts) < want:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= 2:
-            n, off = buf[1] & 0x7F, 2
-            if n == 126:
-                if len(buf) < 4:
-                    break
-                n, off = struct.unpack("!H", buf[2:4])[0], 4
-            if len(buf) < off + n:
-                break
-            if buf[0] & 0x0F == 1:
-                texts.append(buf[off:off + n].decode())
-            buf = buf[off + n:]
-    return texts
 
 
 def pings(first, last):
@@ -188,7 +164,7 @@ def slow_reader(srv, chunk, more, max_pings=20000):
         s.sendall(pings(sent + 1, sent + chunk))
         sent += chunk
         after_last = full(wait_for("the server read the last pings", all_read))
-        return read_frames(s, sent, 20), sent, (filled, after_more, after_last)
+        return tchelper.hand_read_texts(s, sent, 20), sent, (filled, after_more, after_last)
 
 
 @S.test
